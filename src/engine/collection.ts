@@ -1,0 +1,531 @@
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import type { WiseJSON } from './database';
+import {
+  deepFreeze, Doc, isExpired, isPlainObject, prepareNewDocument, serialize, toJsonDocument, validateId,
+} from './document';
+import { UniqueConstraintError, ValidationError } from './errors';
+import { toCsv } from './export/csv';
+import { compileQuery, Query } from './query/match';
+import { indexableConditions, isEqCondition } from './query/plan';
+import { compileProjection } from './query/projection';
+import { compileSort } from './query/sort';
+import { applyPatch, applyUpdate } from './query/update';
+import { writeFileAtomic } from './storage/fsutil';
+import { CollectionState } from './state/collection-state';
+import { ChangeEvent } from './state/database-state';
+import { WriteContext } from './state/write-context';
+
+export interface FindOptions {
+  sort?: Record<string, 1 | -1 | 'asc' | 'desc'>;
+  skip?: number;
+  limit?: number;
+}
+
+export interface UpdateResult {
+  matchedCount: number;
+  modifiedCount: number;
+}
+
+export interface DeleteResult {
+  deletedCount: number;
+}
+
+export interface IndexInfo {
+  fieldName: string;
+  type: 'unique' | 'standard';
+}
+
+export interface CollectionStats {
+  name: string;
+  count: number;
+  indexes: IndexInfo[];
+  inserts: number;
+  updates: number;
+  removes: number;
+  clears: number;
+}
+
+/**
+ * A collection of JSON documents. Reads are served from memory and return deep-frozen documents
+ * (copy them, e.g. `{ ...doc }` or `structuredClone(doc)`, to edit). Every write resolves once it
+ * is durable on disk; writes that read first (`update`, `updateOne`, `$inc`, …) read and write in
+ * one atomic step, even across processes.
+ *
+ * Events: `insert (doc)`, `update (doc, oldDoc)`, `remove (oldDoc)`, `clear ()`, and the
+ * `sync:*` events; they fire for this process's writes and for writes read from other processes.
+ */
+export class Collection {
+  /** Resolves once the collection exists (it already does when `db.collection()` resolved). */
+  readonly initPromise: Promise<void>;
+  private readonly emitter = new EventEmitter();
+  private readonly counters = { inserts: 0, updates: 0, removes: 0, clears: 0 };
+
+  constructor(private readonly db: WiseJSON, readonly name: string) {
+    this.initPromise = db.init();
+    this.emitter.setMaxListeners(0);
+  }
+
+  private get state(): CollectionState | undefined {
+    return this.db._state.collection(this.name);
+  }
+
+  private target(ctx: WriteContext): CollectionState {
+    return ctx.collection(this.name);
+  }
+
+  // --------------------------------------------------------------------------------------
+  // Writes
+
+  /** Inserts a document; `_id` is generated when absent. Resolves with the stored document. */
+  insert(doc: Record<string, unknown>): Promise<Doc> {
+    let prepared: Doc;
+    try {
+      prepared = this.prepareInsert(doc, new Date().toISOString());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const text = serialize(prepared);
+    return this.db.write((ctx) => {
+      const c = this.target(ctx);
+      if (c.has(prepared._id)) throw new UniqueConstraintError(this.name, '_id', prepared._id);
+      ctx.put(c, prepared, text);
+      this.counters.inserts++;
+      return prepared;
+    });
+  }
+
+  /** Inserts all documents as one durable record: all of them, or (on any error) none. */
+  insertMany(docs: Record<string, unknown>[]): Promise<Doc[]> {
+    if (!Array.isArray(docs)) return Promise.reject(new ValidationError(`Collection "${this.name}": insertMany expects an array of documents.`));
+    if (docs.length === 0) return Promise.resolve([]);
+    let prepared: Doc[];
+    let texts: string[];
+    try {
+      const now = new Date().toISOString();
+      prepared = docs.map((d) => this.prepareInsert(d, now));
+      texts = prepared.map(serialize);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.db.write((ctx) => {
+      const c = this.target(ctx);
+      for (let i = 0; i < prepared.length; i++) {
+        if (c.has(prepared[i]._id)) throw new UniqueConstraintError(this.name, '_id', prepared[i]._id);
+        ctx.put(c, prepared[i], texts[i]);
+      }
+      this.counters.inserts += prepared.length;
+      return prepared;
+    });
+  }
+
+  private prepareInsert(doc: unknown, now: string): Doc {
+    const id = isPlainObject(doc) && doc._id !== undefined ? validateId(doc._id, this.name) : this.newId();
+    return deepFreeze(prepareNewDocument(doc, id, now, this.name));
+  }
+
+  private newId(): string {
+    return validateId(this.db.options.idGenerator(), this.name);
+  }
+
+  /**
+   * Updates the document with `_id` = `id`. `patch` is merged into it (top-level fields replace),
+   * or, when it uses operators (`$set`, `$inc`, …), applied as a MongoDB update. `_id` and
+   * `createdAt` never change. Resolves with the new document, or null if there is none.
+   */
+  update(id: string, patch: Record<string, unknown>): Promise<Doc | null> {
+    if (!isPlainObject(patch)) return Promise.reject(new ValidationError(`Collection "${this.name}": update(id, patch) expects patch to be an object like { "name": "x" }.`));
+    return this.db.write((ctx) => {
+      const c = this.target(ctx);
+      const old = this.live(c, id, ctx.now);
+      if (!old) return null;
+      return this.replaceWith(ctx, c, old, applyPatch(old, patch, ctx.nowIso));
+    });
+  }
+
+  /** Removes the document with `_id` = `id`. Resolves true if it existed. */
+  remove(id: string): Promise<boolean> {
+    return this.db.write((ctx) => {
+      const c = this.target(ctx);
+      if (!this.live(c, id, ctx.now)) return false;
+      ctx.remove(c, id);
+      this.counters.removes++;
+      return true;
+    });
+  }
+
+  /** Removes every document (indexes stay defined). */
+  clear(): Promise<boolean> {
+    return this.db.write((ctx) => {
+      ctx.clear(this.target(ctx));
+      this.counters.clears++;
+      return true;
+    });
+  }
+
+  /** Applies `update` to the first document matching `filter`. */
+  updateOne(filter: Query<Doc>, update: Record<string, unknown>): Promise<UpdateResult> {
+    return this.updateWhere(filter, update, 1);
+  }
+
+  /** Applies `update` to every document matching `filter`, atomically. */
+  updateMany(filter: Query<Doc>, update: Record<string, unknown>): Promise<UpdateResult> {
+    return this.updateWhere(filter, update, Infinity);
+  }
+
+  private updateWhere(filter: Query<Doc>, update: Record<string, unknown>, max: number): Promise<UpdateResult> {
+    if (!isPlainObject(update)) return Promise.reject(new ValidationError(`Collection "${this.name}": the update must be an object like { "$set": { "name": "x" } }.`));
+    let match: (d: Doc) => boolean;
+    try {
+      match = compileQuery(filter);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.db.write((ctx) => {
+      const c = this.target(ctx);
+      const hits = this.select(c, filter, match, ctx.now, max);
+      let modified = 0;
+      for (const old of hits) {
+        const next = this.replaceWith(ctx, c, old, applyUpdate(old, update, ctx.nowIso));
+        if (next !== old) modified++;
+      }
+      return { matchedCount: hits.length, modifiedCount: modified };
+    });
+  }
+
+  /**
+   * Atomically finds the first document matching `filter`, updates it, and resolves with the new
+   * version (or the old one with `{ returnOriginal: true }`); null when nothing matches.
+   */
+  findOneAndUpdate(filter: Query<Doc>, update: Record<string, unknown>, options: { returnOriginal?: boolean } = {}): Promise<Doc | null> {
+    if (!isPlainObject(update)) return Promise.reject(new ValidationError(`Collection "${this.name}": the update must be an object like { "$set": { "name": "x" } }.`));
+    let match: (d: Doc) => boolean;
+    try {
+      match = compileQuery(filter);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.db.write((ctx) => {
+      const c = this.target(ctx);
+      const [old] = this.select(c, filter, match, ctx.now, 1);
+      if (!old) return null;
+      const next = this.replaceWith(ctx, c, old, applyUpdate(old, update, ctx.nowIso));
+      return options.returnOriginal ? old : next;
+    });
+  }
+
+  /** Removes the first document matching `filter`. */
+  deleteOne(filter: Query<Doc>): Promise<DeleteResult> {
+    return this.deleteWhere(filter, 1);
+  }
+
+  /** Removes every document matching `filter`, atomically. */
+  deleteMany(filter: Query<Doc>): Promise<DeleteResult> {
+    return this.deleteWhere(filter, Infinity);
+  }
+
+  private deleteWhere(filter: Query<Doc>, max: number): Promise<DeleteResult> {
+    let match: (d: Doc) => boolean;
+    try {
+      match = compileQuery(filter);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.db.write((ctx) => {
+      const c = this.target(ctx);
+      const hits = this.select(c, filter, match, ctx.now, max);
+      for (const d of hits) ctx.remove(c, d._id);
+      this.counters.removes += hits.length;
+      return { deletedCount: hits.length };
+    });
+  }
+
+  /** Normalises, freezes and stores `next` in place of `old`; returns `old` if nothing changed. */
+  private replaceWith(ctx: WriteContext, c: CollectionState, old: Doc, next: Record<string, unknown>): Doc {
+    const doc = deepFreeze(toJsonDocument({ ...next, _id: old._id }, this.name));
+    if (sameContent(old, doc)) return old;
+    ctx.put(c, doc);
+    this.counters.updates++;
+    return doc;
+  }
+
+  // --------------------------------------------------------------------------------------
+  // Reads
+
+  /** The document with `_id` = `id`, or null. */
+  async getById(id: string): Promise<Doc | null> {
+    await this.db.init();
+    const c = this.state;
+    return (c && this.live(c, id, Date.now())) || null;
+  }
+
+  /** Every document. */
+  async getAll(): Promise<Doc[]> {
+    return this.find({});
+  }
+
+  /** Number of documents matching `query` (all when omitted). */
+  async count(query?: Query<Doc>): Promise<number> {
+    await this.db.init();
+    const c = this.state;
+    if (!c) return 0;
+    if (query === undefined || (isPlainObject(query) && Object.keys(query).length === 0)) {
+      if (c.ttlIds.size === 0) return c.size;
+    }
+    return this.select(c, query, compileQuery(query), Date.now(), Infinity).length;
+  }
+
+  /**
+   * Documents matching `query` (a MongoDB-style filter or a predicate function), optionally
+   * projected, sorted, skipped and limited. Uses an index when one covers a condition.
+   */
+  async find(query?: Query<Doc>, projection?: Record<string, unknown> | null, options: FindOptions = {}): Promise<Doc[]> {
+    await this.db.init();
+    const match = compileQuery(query);
+    const project = projection && Object.keys(projection).length > 0 ? compileProjection(projection) : null;
+    const c = this.state;
+    if (!c) return [];
+    const skip = options.skip ?? 0;
+    const limit = options.limit ?? Infinity;
+    if (!Number.isInteger(skip) || skip < 0) throw new ValidationError(`find: skip must be a non-negative integer, got ${String(options.skip)}.`);
+    if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) throw new ValidationError(`find: limit must be a non-negative integer, got ${String(options.limit)}.`);
+    let docs: Doc[];
+    if (options.sort && Object.keys(options.sort).length > 0) {
+      docs = this.select(c, query, match, Date.now(), Infinity);
+      docs.sort(compileSort(options.sort));
+      docs = docs.slice(skip, skip + limit);
+    } else {
+      docs = this.select(c, query, match, Date.now(), skip + limit).slice(skip);
+    }
+    return project ? docs.map((d) => project(d) as Doc) : docs;
+  }
+
+  /** The first document matching `query`, or null. */
+  async findOne(query?: Query<Doc>, projection?: Record<string, unknown> | null): Promise<Doc | null> {
+    const [doc] = await this.find(query, projection, { limit: 1 });
+    return doc ?? null;
+  }
+
+  /** Documents whose indexed `field` equals `value`. */
+  async findByIndexedValue(field: string, value: unknown): Promise<Doc[]> {
+    return this.find({ [field]: value });
+  }
+
+  async findOneByIndexedValue(field: string, value: unknown): Promise<Doc | null> {
+    return this.findOne({ [field]: value });
+  }
+
+  /** A live (not expired) document, scheduling the removal of an expired one. */
+  private live(c: CollectionState, id: string, now: number): Doc | undefined {
+    const doc = c.get(id);
+    if (doc && c.ttlIds.has(id) && isExpired(doc, now)) {
+      this.scheduleExpiry();
+      return undefined;
+    }
+    return doc;
+  }
+
+  private expiryScheduled = false;
+
+  /** Expired documents are invisible at once and removed (logged, with events) right after. */
+  private scheduleExpiry(): void {
+    if (this.expiryScheduled) return;
+    this.expiryScheduled = true;
+    setImmediate(() => {
+      this.expiryScheduled = false;
+      this.db.expire(this.name).catch(() => undefined);
+    });
+  }
+
+  /** Candidate documents via the most selective usable index, else a scan. */
+  private select(c: CollectionState, query: Query<Doc>, match: (d: Doc) => boolean, now: number, max: number): Doc[] {
+    const out: Doc[] = [];
+    if (max <= 0) return out;
+    const checkTtl = c.ttlIds.size > 0;
+    const consider = (doc: Doc | undefined): boolean => {
+      if (!doc) return false;
+      if (checkTtl && c.ttlIds.has(doc._id) && isExpired(doc, now)) {
+        this.scheduleExpiry();
+        return false;
+      }
+      if (match(doc)) {
+        out.push(doc);
+        if (out.length >= max) return true;
+      }
+      return false;
+    };
+    // `_id` equality needs no index.
+    if (isPlainObject(query) && typeof query._id === 'string') {
+      consider(c.get(query._id));
+      return out;
+    }
+    const ids = this.candidateIds(c, query);
+    if (ids) {
+      for (const id of ids) if (consider(c.get(id))) break;
+    } else {
+      for (const doc of c.values()) if (consider(doc)) break;
+    }
+    return out;
+  }
+
+  private candidateIds(c: CollectionState, query: Query<Doc>): Set<string> | null {
+    if (c.indexes.size === 0 || !isPlainObject(query)) return null;
+    const conditions = indexableConditions(query);
+    if (conditions.size === 0) return null;
+    c.ensureIndexes();
+    let best: Set<string> | null = null;
+    for (const [field, cond] of conditions) {
+      const idx = c.indexes.get(field);
+      if (!idx) continue;
+      const ids = isEqCondition(cond) ? idx.idsEqual(cond.eq) : idx.idsInRange(cond);
+      if (!best || ids.size < best.size) best = ids;
+    }
+    return best;
+  }
+
+  // --------------------------------------------------------------------------------------
+  // Indexes
+
+  /** Creates an index on `field` (a dot path). A unique index fails if values already repeat. */
+  async createIndex(field: string, options: { unique?: boolean } = {}): Promise<void> {
+    if (typeof field !== 'string' || field.length === 0) throw new ValidationError(`createIndex: field must be a non-empty field name or dot path.`);
+    await this.db.write((ctx) => ctx.createIndex(this.target(ctx), { field, unique: options.unique === true }));
+  }
+
+  /** Removes the index on `field`. Resolves true if there was one. */
+  async dropIndex(field: string): Promise<boolean> {
+    return this.db.write((ctx) => ctx.dropIndex(this.target(ctx), field));
+  }
+
+  async getIndexes(): Promise<IndexInfo[]> {
+    await this.db.init();
+    return (this.state?.indexDefinitions() ?? []).map((d) => ({ fieldName: d.field, type: d.unique ? 'unique' : 'standard' }));
+  }
+
+  // --------------------------------------------------------------------------------------
+  // Import / export
+
+  /** Writes every document to `file` atomically, as a JSON array (or JSON Lines). */
+  async exportJson(file: string, options: { format?: 'json' | 'jsonl' } = {}): Promise<number> {
+    const docs = await this.getAll();
+    const text = options.format === 'jsonl'
+      ? docs.map((d) => JSON.stringify(d)).join('\n') + (docs.length ? '\n' : '')
+      : JSON.stringify(docs, null, 2) + '\n';
+    await writeFileAtomic(file, text);
+    return docs.length;
+  }
+
+  /** Writes every document to `file` atomically as CSV (RFC 4180). */
+  async exportCsv(file: string, options: { fields?: string[] } = {}): Promise<number> {
+    const docs = await this.getAll();
+    await writeFileAtomic(file, toCsv(docs, options.fields));
+    return docs.length;
+  }
+
+  /**
+   * Reads documents from a JSON array (or JSON Lines) file and writes them in one durable record:
+   * `append` inserts them (an existing `_id` fails the import), `replace` empties the collection
+   * first. Any error leaves the collection exactly as it was.
+   */
+  async importJson(file: string, options: { mode?: 'append' | 'replace' } = {}): Promise<number> {
+    const mode = options.mode ?? 'append';
+    if (mode !== 'append' && mode !== 'replace') throw new ValidationError(`importJson: mode must be 'append' or 'replace', got ${JSON.stringify(mode)}.`);
+    const docs = parseImport(await fs.promises.readFile(file, 'utf8'), file);
+    const now = new Date().toISOString();
+    const prepared = docs.map((d) => this.prepareImported(d, now));
+    return this.db.write((ctx) => {
+      const c = this.target(ctx);
+      if (mode === 'replace') ctx.clear(c);
+      for (const d of prepared) {
+        if (c.has(d._id)) throw new UniqueConstraintError(this.name, '_id', d._id);
+        ctx.put(c, d);
+      }
+      this.counters.inserts += prepared.length;
+      return prepared.length;
+    });
+  }
+
+  /** Imported documents keep their own timestamps when they have them. */
+  private prepareImported(d: Record<string, unknown>, now: string): Doc {
+    const doc = this.prepareInsert(d, now);
+    if (typeof d.updatedAt === 'string') return deepFreeze({ ...doc, updatedAt: d.updatedAt });
+    return doc;
+  }
+
+  // --------------------------------------------------------------------------------------
+  // Misc
+
+  async stats(): Promise<CollectionStats> {
+    return { name: this.name, count: await this.count(), indexes: await this.getIndexes(), ...this.counters };
+  }
+
+  /** Writes a checkpoint of the whole database now. */
+  flushToDisk(): Promise<void> {
+    return this.db.flushToDisk();
+  }
+
+  on(event: string, listener: (...args: unknown[]) => void): this {
+    this.emitter.on(event, listener);
+    return this;
+  }
+
+  off(event: string, listener?: (...args: unknown[]) => void): this {
+    if (listener) this.emitter.off(event, listener);
+    else this.emitter.removeAllListeners(event);
+    return this;
+  }
+
+  once(event: string, listener: (...args: unknown[]) => void): this {
+    this.emitter.once(event, listener);
+    return this;
+  }
+
+  /** @internal Emits to listeners; a throwing listener never disturbs the engine. */
+  _emit(event: string, ...args: unknown[]): void {
+    for (const l of this.emitter.listeners(event)) {
+      try {
+        const r = (l as (...a: unknown[]) => unknown)(...args);
+        if (r instanceof Promise) r.catch((err) => process.emitWarning(`WiseJSON "${this.name}" ${event} listener failed: ${String(err)}`));
+      } catch (err) {
+        process.emitWarning(`WiseJSON "${this.name}" ${event} listener failed: ${String(err)}`);
+      }
+    }
+  }
+
+  /** @internal */
+  _emitChange(e: ChangeEvent): void {
+    switch (e.kind) {
+      case 'insert': return this._emit('insert', e.doc);
+      case 'update': return this._emit('update', e.doc, e.old);
+      case 'remove': return this._emit('remove', e.old);
+      case 'clear': return this._emit('clear');
+      default: return;
+    }
+  }
+
+  /** @internal */
+  _emitClosed(): void {
+    this._emit('closed');
+  }
+}
+
+/** Equal apart from `updatedAt`: such an update changes nothing and writes nothing. */
+function sameContent(a: Doc, b: Doc): boolean {
+  return JSON.stringify({ ...a, updatedAt: 0 }) === JSON.stringify({ ...b, updatedAt: 0 });
+}
+
+function parseImport(text: string, file: string): Record<string, unknown>[] {
+  const trimmed = text.trim();
+  let docs: unknown[];
+  try {
+    docs = trimmed.startsWith('[')
+      ? (JSON.parse(trimmed) as unknown[])
+      : trimmed.split(/\r?\n/).filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown);
+  } catch (err) {
+    throw new ValidationError(`importJson: ${file} is neither a JSON array nor JSON Lines (${(err as Error).message}). Nothing was imported.`);
+  }
+  docs.forEach((d, i) => {
+    if (!isPlainObject(d)) throw new ValidationError(`importJson: item ${i} of ${file} is not an object. Nothing was imported.`);
+  });
+  return docs as Record<string, unknown>[];
+}

@@ -1,0 +1,505 @@
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Collection } from './collection';
+import { DatabaseClosedError, StorageError, WiseJSONError } from './errors';
+import { ResolvedOptions, resolveOptions, validateCollectionName, WiseJSONOptions } from './options';
+import { listCheckpoints, readCheckpoint, writeCheckpoint, CheckpointCollection } from './storage/checkpoint';
+import { isNotFound, writeFileAtomic } from './storage/fsutil';
+import { WriteLock } from './storage/lock';
+import { encodeRecord, LogRecord } from './storage/records';
+import { listSegments, WriteAheadLog } from './storage/wal';
+import { CollectionState } from './state/collection-state';
+import { ChangeEvent, DatabaseState } from './state/database-state';
+import { Doc, isExpired } from './document';
+import { WriteContext } from './state/write-context';
+import { Transaction } from './transaction';
+
+interface PendingWrite {
+  build: (ctx: WriteContext) => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Snapshot {
+  lsn: number;
+  collections: CheckpointCollection[];
+}
+
+/** Database metadata, written once when the database is created. */
+export interface DatabaseMeta {
+  format: 1;
+  /** Random 128-bit id of this database replica (used by sync). */
+  replicaId: string;
+  createdAt: string;
+}
+
+/**
+ * A WiseJSON database: a folder holding one write-ahead log and its checkpoints.
+ *
+ * ```js
+ * const db = new WiseJSON('./my-db');
+ * await db.init();
+ * const users = await db.collection('users');
+ * await users.insert({ name: 'Ada' });
+ * ```
+ *
+ * Every write resolves only once it is on disk (fsynced); concurrent writes share one fsync.
+ * Several processes may open the same folder: they take turns writing under a file lock and
+ * each applies the others' writes within `followIntervalMs`.
+ */
+export class WiseJSON extends EventEmitter {
+  readonly dbPath: string;
+  readonly options: ResolvedOptions;
+  meta: DatabaseMeta | null = null;
+
+  private state = new DatabaseState();
+  private readonly handles = new Map<string, Collection>();
+  private wal!: WriteAheadLog;
+  private lock!: WriteLock;
+  private initPromise: Promise<void> | null = null;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+
+  private queue: PendingWrite[] = [];
+  private committing: Promise<void> | null = null;
+  private walBusy = false;
+  private checkpointWanted: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private checkpointRunning: Promise<void> | null = null;
+  private failure: WiseJSONError | null = null;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(dbPath: string, options?: WiseJSONOptions) {
+    super();
+    if (typeof dbPath !== 'string' || dbPath.length === 0) {
+      throw new WiseJSONError('INVALID_OPTION', 'new WiseJSON(dbPath): dbPath must be the path of the database folder, e.g. "./my-db".');
+    }
+    this.dbPath = path.resolve(dbPath);
+    this.options = resolveOptions(options);
+  }
+
+  /** Opens (creating if needed) the database folder and loads it. Safe to call more than once. */
+  init(): Promise<void> {
+    if (!this.initPromise) this.initPromise = this.open();
+    return this.initPromise;
+  }
+
+  private get walDir(): string {
+    return path.join(this.dbPath, 'wal');
+  }
+
+  private get checkpointDir(): string {
+    return path.join(this.dbPath, 'checkpoints');
+  }
+
+  private async open(): Promise<void> {
+    await fs.promises.mkdir(this.walDir, { recursive: true });
+    await fs.promises.mkdir(this.checkpointDir, { recursive: true });
+    this.lock = new WriteLock(this.dbPath, this.options.lockStaleMs);
+    this.wal = new WriteAheadLog(this.walDir, this.options.walSegmentBytes, this.options.recoverCorruptLog);
+    await this.lock.acquire();
+    try {
+      this.meta = await this.loadOrCreateMeta();
+      await this.loadFromDisk();
+      await this.removeStaleTempFiles();
+    } finally {
+      await this.lock.releaseLock();
+    }
+    const follow = setInterval(() => void this.follow(), this.options.followIntervalMs);
+    follow.unref();
+    this.timers.push(follow);
+    if (this.options.ttlCleanupIntervalMs > 0) {
+      const ttl = setInterval(() => void this.expireAll().catch(() => undefined), this.options.ttlCleanupIntervalMs);
+      ttl.unref();
+      this.timers.push(ttl);
+    }
+    if (this.options.checkpointIntervalMs > 0) {
+      const cp = setInterval(() => {
+        if (this.wal.recordsSinceCheckpoint > 0) void this.flushToDisk().catch(() => undefined);
+      }, this.options.checkpointIntervalMs);
+      cp.unref();
+      this.timers.push(cp);
+    }
+    this.emit('initialized');
+  }
+
+  private async loadOrCreateMeta(): Promise<DatabaseMeta> {
+    const file = path.join(this.dbPath, 'meta.json');
+    try {
+      return JSON.parse(await fs.promises.readFile(file, 'utf8')) as DatabaseMeta;
+    } catch (err) {
+      if (!isNotFound(err)) {
+        throw new StorageError(`Cannot read ${file}: ${(err as Error).message}. Restore it from a backup, or delete it to give this database a new replica id.`, err);
+      }
+    }
+    const meta: DatabaseMeta = { format: 1, replicaId: randomBytes(16).toString('hex'), createdAt: new Date().toISOString() };
+    await writeFileAtomic(file, JSON.stringify(meta, null, 2) + '\n');
+    return meta;
+  }
+
+  /** Newest complete checkpoint + every log record after it. Caller holds the lock. */
+  private async loadFromDisk(): Promise<void> {
+    const state = new DatabaseState();
+    let lsn = 0;
+    for (const { file } of await listCheckpoints(this.checkpointDir)) {
+      try {
+        const cp = await readCheckpoint(file);
+        for (const c of cp.collections) {
+          const cs = state.collections.get(c.name) ?? new CollectionState(c.name);
+          state.collections.set(c.name, cs);
+          for (const def of c.indexes) cs.declareIndex(def);
+          for (const [id, text] of c.docs) cs.putText(id, text);
+        }
+        lsn = cp.lsn;
+        break;
+      } catch (err) {
+        // An incomplete or damaged checkpoint is skipped; an older one plus the log may still
+        // cover everything (segments are kept back to the oldest kept checkpoint).
+        this.emit('warning', err);
+        state.collections.clear();
+      }
+    }
+    await this.wal.close();
+    this.wal = new WriteAheadLog(this.walDir, this.options.walSegmentBytes, this.options.recoverCorruptLog);
+    await this.wal.recover(lsn, (rec) => state.applyRecord(rec, null));
+    this.state = state;
+  }
+
+  private async removeStaleTempFiles(): Promise<void> {
+    const cutoff = Date.now() - 60_000;
+    for (const dir of [this.checkpointDir, this.dbPath]) {
+      for (const name of await fs.promises.readdir(dir)) {
+        if (!name.endsWith('.tmp')) continue;
+        const file = path.join(dir, name);
+        try {
+          if ((await fs.promises.stat(file)).mtimeMs < cutoff) await fs.promises.rm(file, { force: true });
+        } catch {
+          // another process removed it first
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Collections
+
+  /** The collection named `name`, created if it does not exist. */
+  async collection(name: string): Promise<Collection> {
+    validateCollectionName(name);
+    await this.init();
+    this.assertOpen();
+    let handle = this.handles.get(name);
+    if (!handle) {
+      handle = new Collection(this, name);
+      this.handles.set(name, handle);
+    }
+    if (!this.state.collections.has(name)) {
+      await this.write((ctx) => ctx.collection(name));
+    }
+    return handle;
+  }
+
+  /** Same as {@link collection}. */
+  getCollection(name: string): Promise<Collection> {
+    return this.collection(name);
+  }
+
+  /** Names of the collections that exist (created by this or another process). */
+  async getCollectionNames(): Promise<string[]> {
+    await this.init();
+    return [...this.state.collections.keys()].sort();
+  }
+
+  /** Deletes a collection with all its documents and indexes. Resolves true if it existed. */
+  async dropCollection(name: string): Promise<boolean> {
+    validateCollectionName(name);
+    await this.init();
+    return this.write((ctx) => ctx.dropCollection(name)) as Promise<boolean>;
+  }
+
+  /** A transaction over any collections of this database: one log record, all or nothing. */
+  beginTransaction(): Transaction {
+    this.assertOpen();
+    return new Transaction(this);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The write pipeline (group commit)
+
+  /** @internal The in-memory state, for Collection reads. */
+  get _state(): DatabaseState {
+    return this.state;
+  }
+
+  /**
+   * @internal Runs `build` as one atomic, durable commit. `build` runs under the database's
+   * write lock, after catching up with other processes, so it reads the latest state; what it
+   * changes becomes one log record. Resolves with its result once that record is fsynced.
+   */
+  write<T>(build: (ctx: WriteContext) => T): Promise<T> {
+    if (this.closed || this.closing) return Promise.reject(new DatabaseClosedError(`Database ${this.dbPath}`));
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ build, resolve: resolve as (v: unknown) => void, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (!this.committing) this.committing = this.commitLoop();
+  }
+
+  private async commitLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0 || this.checkpointWanted.length > 0) {
+        while (this.walBusy) await new Promise((r) => setImmediate(r));
+        this.walBusy = true;
+        try {
+          await this.commitBatch(this.queue.splice(0, this.queue.length));
+        } finally {
+          this.walBusy = false;
+        }
+      }
+    } finally {
+      this.committing = null;
+    }
+  }
+
+  private async commitBatch(batch: PendingWrite[]): Promise<void> {
+    const wantCheckpoint = this.checkpointWanted.splice(0, this.checkpointWanted.length);
+    try {
+      await this.lock.acquire();
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+      for (const c of wantCheckpoint) c.reject(err);
+      return;
+    }
+    const done: { w: PendingWrite; ctx: WriteContext; result: unknown }[] = [];
+    let snapshot: Snapshot | null = null;
+    let events: ChangeEvent[] = [];
+    try {
+      events = await this.catchUpLocked();
+      const now = Date.now();
+      for (const w of batch) {
+        const ctx = new WriteContext(this.state, now);
+        try {
+          const result = w.build(ctx);
+          if (ctx.ops.length === 0) w.resolve(result);
+          else done.push({ w, ctx, result });
+        } catch (err) {
+          ctx.rollback();
+          w.reject(err);
+        }
+      }
+      if (done.length > 0) {
+        const first = this.wal.lastLsn + 1;
+        const payloads = done.map(({ ctx }, i) => encodeRecord({ lsn: first + i, ops: ctx.ops }));
+        this.lock.assertHeld();
+        await this.wal.append(payloads);
+        this.wal.lastLsn += done.length;
+      }
+      if (
+        wantCheckpoint.length > 0 ||
+        (!this.checkpointRunning &&
+          (this.wal.recordsSinceCheckpoint >= this.options.maxWalEntriesBeforeCheckpoint ||
+            this.wal.bytesSinceCheckpoint >= this.options.maxWalBytesBeforeCheckpoint))
+      ) {
+        snapshot = await this.snapshotAndRotate();
+      } else if (this.wal.segmentFull) {
+        await this.wal.rotate();
+      }
+    } catch (err) {
+      for (let i = done.length - 1; i >= 0; i--) done[i].ctx.rollback();
+      for (const d of done) d.w.reject(err);
+      for (const c of wantCheckpoint) c.reject(err);
+      done.length = 0;
+      if (err instanceof StorageError) this.failure = err;
+    } finally {
+      await this.lock.releaseLock();
+    }
+    this.emitChanges(events);
+    for (const d of done) {
+      d.w.resolve(d.result);
+      this.emitChanges(d.ctx.events);
+    }
+    if (snapshot) {
+      const running = this.writeSnapshot(snapshot);
+      this.checkpointRunning = running;
+      running.then(
+        () => { for (const c of wantCheckpoint) c.resolve(); },
+        (err) => { for (const c of wantCheckpoint) c.reject(err); this.emit('warning', err); },
+      ).finally(() => { if (this.checkpointRunning === running) this.checkpointRunning = null; });
+    }
+  }
+
+  /** Applies other processes' records. Caller holds the lock (and walBusy). */
+  private async catchUpLocked(): Promise<ChangeEvent[]> {
+    const events: ChangeEvent[] = [];
+    const apply = (rec: LogRecord) => this.state.applyRecord(rec, events);
+    if ((await this.wal.catchUp(apply, true)) === 'reload') {
+      await this.loadFromDisk();
+      this.emit('reloaded');
+    }
+    return events;
+  }
+
+  /** Timer: picks up other processes' writes without taking the lock. */
+  private async follow(): Promise<void> {
+    if (this.walBusy || this.closed || this.closing || !this.meta) return;
+    this.walBusy = true;
+    const events: ChangeEvent[] = [];
+    try {
+      const r = await this.wal.catchUp((rec) => this.state.applyRecord(rec, events), false);
+      if (r === 'reload') {
+        await this.lock.acquire();
+        try {
+          await this.loadFromDisk();
+        } finally {
+          await this.lock.releaseLock();
+        }
+        this.emit('reloaded');
+      }
+    } catch (err) {
+      this.emit('warning', err);
+    } finally {
+      this.walBusy = false;
+    }
+    this.emitChanges(events);
+  }
+
+  private emitChanges(events: ChangeEvent[]): void {
+    for (const e of events) {
+      const handle = this.handles.get(e.coll);
+      if (handle) handle._emitChange(e);
+      this.emit('change', e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Checkpoints
+
+  /** Writes a checkpoint now (all data so far in one file) and trims the log. */
+  flushToDisk(): Promise<void> {
+    if (this.closed) return Promise.reject(new DatabaseClosedError(`Database ${this.dbPath}`));
+    return new Promise<void>((resolve, reject) => {
+      this.checkpointWanted.push({ resolve, reject });
+      this.kick();
+    }).then(() => this.checkpointRunning ?? undefined);
+  }
+
+  /** Caller holds the lock and is caught up. */
+  private async snapshotAndRotate(): Promise<Snapshot> {
+    const collections: CheckpointCollection[] = [];
+    for (const c of this.state.collections.values()) {
+      collections.push({ name: c.name, indexes: c.indexDefinitions(), docs: [...c.docs.values()], count: c.docs.size });
+    }
+    const snapshot = { lsn: this.wal.lastLsn, collections };
+    await this.wal.rotate();
+    this.wal.recordsSinceCheckpoint = 0;
+    this.wal.bytesSinceCheckpoint = 0;
+    return snapshot;
+  }
+
+  private async writeSnapshot(s: Snapshot): Promise<void> {
+    if (this.checkpointRunning) await this.checkpointRunning.catch(() => undefined);
+    await writeCheckpoint(this.checkpointDir, s.lsn, s.collections);
+    // Keep `checkpointsToKeep` checkpoints and the log back to the oldest of them.
+    const all = await listCheckpoints(this.checkpointDir);
+    const kept = all.slice(0, this.options.checkpointsToKeep);
+    const oldestKept = kept[kept.length - 1].lsn;
+    for (const old of all.slice(this.options.checkpointsToKeep)) await fs.promises.rm(old.file, { force: true });
+    const segments = await listSegments(this.walDir);
+    for (let i = 0; i + 1 < segments.length; i++) {
+      if (segments[i + 1].startLsn <= oldestKept + 1) await fs.promises.rm(segments[i].file, { force: true });
+    }
+    this.emit('checkpoint', { lsn: s.lsn });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // TTL
+
+  /** @internal Removes expired documents of one collection (or all) as logged removes. */
+  async expire(name?: string): Promise<number> {
+    const now = Date.now();
+    const due = (): boolean => {
+      for (const c of this.state.collections.values()) {
+        if (name !== undefined && c.name !== name) continue;
+        for (const id of c.ttlIds) {
+          const d = c.get(id);
+          if (d && isDue(d, now)) return true;
+        }
+      }
+      return false;
+    };
+    if (!due()) return 0;
+    return this.write((ctx) => {
+      let n = 0;
+      const t = Date.now();
+      for (const c of this.state.collections.values()) {
+        if (name !== undefined && c.name !== name) continue;
+        for (const id of [...c.ttlIds]) {
+          const d = c.get(id);
+          if (d && isDue(d, t)) {
+            ctx.remove(c, id, true);
+            n++;
+          }
+        }
+      }
+      return n;
+    });
+  }
+
+  private expireAll(): Promise<number> {
+    if (this.closed || this.closing) return Promise.resolve(0);
+    return this.expire();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** @internal */
+  assertOpen(): void {
+    if (this.closed || this.closing) throw new DatabaseClosedError(`Database ${this.dbPath}`);
+  }
+
+  /** Finishes pending writes, writes a final checkpoint, and releases the folder. */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (!this.initPromise) {
+      this.closed = true;
+      return;
+    }
+    try {
+      await this.initPromise;
+    } catch {
+      this.closed = true;
+      return;
+    }
+    while (this.committing) await this.committing;
+    if (this.checkpointRunning) await this.checkpointRunning.catch(() => undefined);
+    if (!this.failure && this.wal.recordsSinceCheckpoint > 0) {
+      await new Promise<void>((resolve, reject) => {
+        this.checkpointWanted.push({ resolve, reject });
+        this.kick();
+      }).catch((err) => this.emit('warning', err));
+      while (this.committing) await this.committing;
+      if (this.checkpointRunning) await this.checkpointRunning.catch(() => undefined);
+    }
+    while (this.walBusy) await new Promise((r) => setImmediate(r));
+    await this.wal.close();
+    this.closed = true;
+    for (const h of this.handles.values()) h._emitClosed();
+    this.emit('closed');
+  }
+}
+
+function isDue(doc: Doc, now: number): boolean {
+  return isExpired(doc, now);
+}

@@ -1,0 +1,132 @@
+import { Doc, expiresAt, parseStored } from '../document';
+import { FieldIndex, IndexDefinition } from './field-index';
+
+/** A document as held in memory: parsed and frozen, or still the JSON text it was loaded as. */
+export type Stored = Doc | string;
+
+/**
+ * The in-memory contents of one collection: documents by id and the field indexes. Documents
+ * loaded from disk stay as text until first read; indexes are built on first need. Every
+ * mutation goes through put/delete/clear so the indexes and the TTL set stay exact.
+ */
+export class CollectionState {
+  readonly docs = new Map<string, Stored>();
+  readonly indexes = new Map<string, FieldIndex>();
+  /** Ids of documents that carry `expireAt` or `ttl`. */
+  readonly ttlIds = new Set<string>();
+  private indexesBuilt = true;
+
+  constructor(readonly name: string) {}
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  has(id: string): boolean {
+    return this.docs.has(id);
+  }
+
+  get(id: string): Doc | undefined {
+    const s = this.docs.get(id);
+    if (typeof s !== 'string') return s;
+    const doc = parseStored(s);
+    this.docs.set(id, doc);
+    return doc;
+  }
+
+  /** Every document, parsed. */
+  *values(): IterableIterator<Doc> {
+    for (const [id, s] of this.docs) {
+      if (typeof s === 'string') {
+        const doc = parseStored(s);
+        this.docs.set(id, doc);
+        yield doc;
+      } else {
+        yield s;
+      }
+    }
+  }
+
+  /** Builds indexes declared while loading (they are built lazily). */
+  ensureIndexes(): void {
+    if (this.indexesBuilt) return;
+    this.indexesBuilt = true;
+    if (this.indexes.size === 0) return;
+    for (const idx of this.indexes.values()) idx.clear();
+    for (const doc of this.values()) for (const idx of this.indexes.values()) idx.add(doc);
+  }
+
+  /** Throws UniqueConstraintError if `doc` collides with another document. */
+  checkUnique(doc: Doc): void {
+    if (this.indexes.size === 0) return;
+    this.ensureIndexes();
+    for (const idx of this.indexes.values()) idx.check(doc);
+  }
+
+  /** Stores `doc` (frozen) and returns the previous version. */
+  put(doc: Doc): Doc | undefined {
+    const old = this.docs.has(doc._id) ? this.get(doc._id) : undefined;
+    this.docs.set(doc._id, doc);
+    if (this.indexes.size > 0 && this.indexesBuilt) {
+      for (const idx of this.indexes.values()) {
+        if (old) idx.remove(old);
+        idx.add(doc);
+      }
+    }
+    if (expiresAt(doc) !== null) this.ttlIds.add(doc._id);
+    else this.ttlIds.delete(doc._id);
+    return old;
+  }
+
+  /** Stores a document from the log or a checkpoint, without parsing it when nothing needs it. */
+  putText(id: string, text: string): void {
+    if (this.indexes.size > 0 && this.indexesBuilt) {
+      this.put(parseStored(text));
+      return;
+    }
+    this.docs.set(id, text);
+    if (text.includes('"expireAt":') || text.includes('"ttl":')) this.ttlIds.add(id);
+    else this.ttlIds.delete(id);
+  }
+
+  delete(id: string): Doc | undefined {
+    if (!this.docs.has(id)) return undefined;
+    const old = this.get(id)!;
+    this.docs.delete(id);
+    this.ttlIds.delete(id);
+    if (this.indexesBuilt) for (const idx of this.indexes.values()) idx.remove(old);
+    return old;
+  }
+
+  clear(): void {
+    this.docs.clear();
+    this.ttlIds.clear();
+    for (const idx of this.indexes.values()) idx.clear();
+  }
+
+  /** Adds an index and fills it; throws UniqueConstraintError (adding nothing) on a collision. */
+  addIndex(def: IndexDefinition): FieldIndex {
+    const idx = new FieldIndex(this.name, def.field, def.unique);
+    this.ensureIndexes();
+    for (const doc of this.values()) {
+      idx.check(doc);
+      idx.add(doc);
+    }
+    this.indexes.set(def.field, idx);
+    return idx;
+  }
+
+  /** Declares an index without filling it (used while loading; filled on first need). */
+  declareIndex(def: IndexDefinition): void {
+    this.indexes.set(def.field, new FieldIndex(this.name, def.field, def.unique));
+    this.indexesBuilt = false;
+  }
+
+  dropIndex(field: string): boolean {
+    return this.indexes.delete(field);
+  }
+
+  indexDefinitions(): IndexDefinition[] {
+    return [...this.indexes.values()].map((i) => i.definition);
+  }
+}

@@ -1,0 +1,80 @@
+import { Doc, parseStored } from '../document';
+import { LogRecord, Op } from '../storage/records';
+import { CollectionState } from './collection-state';
+
+/** A change to report to listeners once it is durable (or, for another process's, once read). */
+export type ChangeEvent =
+  | { coll: string; kind: 'insert'; doc: Doc }
+  | { coll: string; kind: 'update'; doc: Doc; old: Doc }
+  | { coll: string; kind: 'remove'; old: Doc }
+  | { coll: string; kind: 'clear' }
+  | { coll: string; kind: 'collection-created' }
+  | { coll: string; kind: 'collection-dropped' };
+
+/** All collections of one database, in memory. */
+export class DatabaseState {
+  readonly collections = new Map<string, CollectionState>();
+
+  collection(name: string): CollectionState | undefined {
+    return this.collections.get(name);
+  }
+
+  /**
+   * Applies a record read from the log (written by this process before a restart, or by another
+   * process). With `events`, returns what changed so listeners hear about it.
+   */
+  applyRecord(rec: LogRecord, events: ChangeEvent[] | null): void {
+    for (const op of rec.ops) this.applyOp(op, events);
+  }
+
+  private applyOp(op: Op, events: ChangeEvent[] | null): void {
+    switch (op.o) {
+      case 'coll':
+        if (!this.collections.has(op.c)) {
+          this.collections.set(op.c, new CollectionState(op.c));
+          events?.push({ coll: op.c, kind: 'collection-created' });
+        }
+        return;
+      case 'drop':
+        if (this.collections.delete(op.c)) events?.push({ coll: op.c, kind: 'collection-dropped' });
+        return;
+    }
+    const c = this.ensure(op.c, events);
+    switch (op.o) {
+      case 'put':
+        if (events) {
+          const doc = parseStored(op.doc);
+          const old = c.put(doc);
+          events.push(old ? { coll: op.c, kind: 'update', doc, old } : { coll: op.c, kind: 'insert', doc });
+        } else {
+          c.putText(op.id, op.doc);
+        }
+        return;
+      case 'del': {
+        const old = c.delete(op.id);
+        if (old && events) events.push({ coll: op.c, kind: 'remove', old });
+        return;
+      }
+      case 'clear':
+        c.clear();
+        events?.push({ coll: op.c, kind: 'clear' });
+        return;
+      case 'idx':
+        c.declareIndex({ field: op.f, unique: op.u });
+        return;
+      case 'unidx':
+        c.dropIndex(op.f);
+        return;
+    }
+  }
+
+  private ensure(name: string, events: ChangeEvent[] | null): CollectionState {
+    let c = this.collections.get(name);
+    if (!c) {
+      c = new CollectionState(name);
+      this.collections.set(name, c);
+      events?.push({ coll: name, kind: 'collection-created' });
+    }
+    return c;
+  }
+}

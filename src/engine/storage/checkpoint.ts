@@ -1,0 +1,161 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { CorruptionError } from '../errors';
+import { fsClose, fsFsync, fsOpen, fsyncDir, isNotFound, writeAll } from './fsutil';
+
+/**
+ * A checkpoint is the whole database state at one LSN, in one file:
+ *
+ *   line 1   header  {"wisejson":"checkpoint","version":1,"lsn":X,"collections":[{name,count,indexes}]}
+ *   then     each collection's documents, one JSON document a line, `_id` first
+ *   last     footer  {"end":true,"lsn":X,"bytes":B,"crc":C}   (B bytes before it, crc32 C)
+ *
+ * It is written to a temp file, fsynced, renamed, and the directory fsynced. A file without a
+ * matching footer is incomplete and is never loaded.
+ */
+export interface CheckpointCollection {
+  name: string;
+  indexes: { field: string; unique: boolean }[];
+  /** Documents as JSON text (stored raw) or objects (serialised here). */
+  docs: Iterable<string | object>;
+  count: number;
+}
+
+export interface LoadedCollection {
+  name: string;
+  indexes: { field: string; unique: boolean }[];
+  /** `[id, JSON text]` pairs; the text is parsed only when the document is first read. */
+  docs: [string, string][];
+}
+
+export interface LoadedCheckpoint {
+  lsn: number;
+  file: string;
+  collections: LoadedCollection[];
+}
+
+const NAME_RE = /^ckpt-(\d{16})\.ckpt$/;
+
+export function checkpointName(lsn: number): string {
+  return `ckpt-${String(lsn).padStart(16, '0')}.ckpt`;
+}
+
+export async function listCheckpoints(dir: string): Promise<{ lsn: number; file: string }[]> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+  const out: { lsn: number; file: string }[] = [];
+  for (const name of names) {
+    const m = NAME_RE.exec(name);
+    if (m) out.push({ lsn: Number(m[1]), file: path.join(dir, name) });
+  }
+  return out.sort((a, b) => b.lsn - a.lsn); // newest first
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+export async function writeCheckpoint(dir: string, lsn: number, collections: CheckpointCollection[]): Promise<string> {
+  await fs.promises.mkdir(dir, { recursive: true });
+  const file = path.join(dir, checkpointName(lsn));
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const fd = await fsOpen(tmp, 'w');
+  let pos = 0;
+  let crc = 0;
+  const write = async (text: string): Promise<void> => {
+    const buf = Buffer.from(text, 'utf8');
+    crc = crc32(buf, crc);
+    await writeAll(fd, buf, pos);
+    pos += buf.length;
+  };
+  try {
+    const header = {
+      wisejson: 'checkpoint',
+      version: 1,
+      lsn,
+      createdAt: new Date().toISOString(),
+      collections: collections.map((c) => ({ name: c.name, count: c.count, indexes: c.indexes })),
+    };
+    await write(JSON.stringify(header) + '\n');
+    for (const c of collections) {
+      let chunk = '';
+      let n = 0;
+      for (const doc of c.docs) {
+        chunk += (typeof doc === 'string' ? doc : JSON.stringify(doc)) + '\n';
+        n++;
+        if (chunk.length >= CHUNK_BYTES) {
+          await write(chunk); // also yields to the event loop between chunks
+          chunk = '';
+        }
+      }
+      if (chunk) await write(chunk);
+      if (n !== c.count) throw new Error(`checkpoint of "${c.name}": expected ${c.count} documents, wrote ${n}`);
+    }
+    const footer = JSON.stringify({ end: true, lsn, bytes: pos, crc }) + '\n';
+    await writeAll(fd, Buffer.from(footer, 'utf8'), pos);
+    await fsFsync(fd);
+  } catch (err) {
+    await fsClose(fd).catch(() => undefined);
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsClose(fd);
+  await fs.promises.rename(tmp, file);
+  await fsyncDir(dir);
+  return file;
+}
+
+/** Loads a checkpoint; throws CorruptionError when it is incomplete or damaged. */
+export async function readCheckpoint(file: string): Promise<LoadedCheckpoint> {
+  const buf = await fs.promises.readFile(file);
+  const footerStart = buf.lastIndexOf(10, buf.length - 2) + 1;
+  let footer: { end?: boolean; lsn?: number; bytes?: number; crc?: number };
+  try {
+    footer = JSON.parse(buf.toString('utf8', footerStart));
+  } catch {
+    throw new CorruptionError(file, footerStart, 'checkpoint has no footer (it was not written completely)');
+  }
+  if (footer.end !== true || footer.bytes !== footerStart || typeof footer.lsn !== 'number') {
+    throw new CorruptionError(file, footerStart, 'checkpoint footer does not match its contents');
+  }
+  if (crc32(buf.subarray(0, footerStart)) !== footer.crc) {
+    throw new CorruptionError(file, 0, 'checkpoint checksum mismatch');
+  }
+  const text = buf.toString('utf8', 0, footerStart);
+  let nl = text.indexOf('\n');
+  const header = JSON.parse(text.slice(0, nl)) as {
+    lsn: number;
+    collections: { name: string; count: number; indexes: { field: string; unique: boolean }[] }[];
+  };
+  let pos = nl + 1;
+  const collections: LoadedCollection[] = [];
+  for (const c of header.collections) {
+    const docs: [string, string][] = new Array(c.count);
+    for (let i = 0; i < c.count; i++) {
+      nl = text.indexOf('\n', pos);
+      if (nl < 0) throw new CorruptionError(file, pos, `collection "${c.name}" has fewer documents than its header says`);
+      const line = text.slice(pos, nl);
+      docs[i] = [idOfDocumentLine(line), line];
+      pos = nl + 1;
+    }
+    collections.push({ name: c.name, indexes: c.indexes, docs });
+  }
+  return { lsn: header.lsn, file, collections };
+}
+
+/**
+ * Our serialiser writes `_id` first, so the id of a stored line can be read without parsing the
+ * document: the fast path that lets a 100k-document database open in tens of milliseconds.
+ */
+export function idOfDocumentLine(line: string): string {
+  if (line.startsWith('{"_id":"')) {
+    const end = line.indexOf('"', 8);
+    const raw = line.slice(8, end);
+    if (end > 0 && raw.indexOf('\\') < 0) return raw;
+  }
+  return (JSON.parse(line) as { _id: string })._id;
+}

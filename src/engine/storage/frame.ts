@@ -1,0 +1,51 @@
+import { crc32 } from 'node:zlib';
+
+/**
+ * Log record framing, in the spirit of LevelDB's log format: every record is
+ *
+ *   u32 LE payload length | u32 LE (length XOR 0xFFFFFFFF) | u32 LE crc32(payload) | payload
+ *
+ * The inverted length makes a damaged length field detectable before it is trusted; the
+ * checksum makes a damaged or half-written payload detectable. A reader therefore never
+ * applies bytes that were not written whole.
+ */
+export const FRAME_HEADER_BYTES = 12;
+
+export function encodeFrame(payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  frame.writeUInt32LE(~payload.length >>> 0, 4);
+  frame.writeUInt32LE(crc32(payload), 8);
+  payload.copy(frame, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+export type FrameRead =
+  | { kind: 'ok'; payloadStart: number; payloadEnd: number }
+  /** Fewer bytes than the frame needs: a record still being written, or torn by a crash. */
+  | { kind: 'incomplete' }
+  /** The bytes are there but wrong. `zeros` says the rest of the buffer is all zero bytes. */
+  | { kind: 'bad'; reason: string; frameEnd: number; zeros: boolean };
+
+/** Reads the frame that starts at `offset` of `buf` (whose valid bytes end at `end`). */
+export function readFrame(buf: Buffer, offset: number, end: number): FrameRead {
+  if (end - offset < FRAME_HEADER_BYTES) return { kind: 'incomplete' };
+  const length = buf.readUInt32LE(offset);
+  const check = buf.readUInt32LE(offset + 4);
+  if ((~length >>> 0) !== check) {
+    return { kind: 'bad', reason: 'frame header damaged', frameEnd: end, zeros: allZero(buf, offset, end) };
+  }
+  const payloadStart = offset + FRAME_HEADER_BYTES;
+  const payloadEnd = payloadStart + length;
+  if (payloadEnd > end) return { kind: 'incomplete' };
+  const expected = buf.readUInt32LE(offset + 8);
+  if (crc32(buf.subarray(payloadStart, payloadEnd)) !== expected) {
+    return { kind: 'bad', reason: 'checksum mismatch', frameEnd: payloadEnd, zeros: false };
+  }
+  return { kind: 'ok', payloadStart, payloadEnd };
+}
+
+function allZero(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (buf[i] !== 0) return false;
+  return true;
+}

@@ -1,0 +1,264 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CorruptionError, StorageError } from '../errors';
+import { encodeFrame, readFrame } from './frame';
+import { decodePayload, encodeSeal, LogRecord } from './records';
+import {
+  fsClose, fsFdatasync, fsFstat, fsFtruncate, fsOpen, fsyncDir, isNotFound, readRange, writeAll,
+} from './fsutil';
+
+const SEGMENT_RE = /^wal-(\d{16})\.log$/;
+
+export function segmentName(startLsn: number): string {
+  return `wal-${String(startLsn).padStart(16, '0')}.log`;
+}
+
+export interface Segment {
+  startLsn: number;
+  file: string;
+}
+
+/** Lists log segments in LSN order. */
+export async function listSegments(dir: string): Promise<Segment[]> {
+  const names = await fs.promises.readdir(dir);
+  const out: Segment[] = [];
+  for (const name of names) {
+    const m = SEGMENT_RE.exec(name);
+    if (m) out.push({ startLsn: Number(m[1]), file: path.join(dir, name) });
+  }
+  return out.sort((a, b) => a.startLsn - b.startLsn);
+}
+
+export type CorruptionPolicy = 'throw' | 'truncate';
+
+export type CatchUpResult = 'ok' | 'reload';
+
+/**
+ * The database's one write-ahead log: a chain of segment files `wal-<first LSN>.log`, each
+ * ended by a seal record naming the next. Every process that opens the database keeps a read
+ * position in the chain; writers append only while holding the database's write lock and after
+ * catching up, so the chain is one total order of records (the LSN order).
+ */
+export class WriteAheadLog {
+  private fd: number | null = null;
+  private segment: Segment | null = null;
+  /** Bytes of the current segment that have been read and applied (== its valid end). */
+  private offset = 0;
+  /** The LSN of the last record applied. */
+  lastLsn = 0;
+  /** Bytes appended by anyone since the last checkpoint, as far as this process knows. */
+  bytesSinceCheckpoint = 0;
+  recordsSinceCheckpoint = 0;
+
+  constructor(
+    readonly dir: string,
+    private readonly segmentBytes: number,
+    private readonly onCorruption: CorruptionPolicy,
+  ) {}
+
+  get currentSegment(): Segment | null {
+    return this.segment;
+  }
+
+  /**
+   * Replays every record after `afterLsn`, from all segments, and positions the log at the end.
+   * Must run under the write lock: a damaged tail of the last segment (a crash mid-append) is cut
+   * off here, and nobody else may be appending meanwhile.
+   */
+  async recover(afterLsn: number, apply: (rec: LogRecord) => void): Promise<void> {
+    await fs.promises.mkdir(this.dir, { recursive: true });
+    this.lastLsn = afterLsn;
+    const segments = await listSegments(this.dir);
+    // Segments wholly before the checkpoint are leftovers of a crash between checkpoint and
+    // cleanup; start at the last segment that begins at or before the first needed LSN.
+    let first = 0;
+    for (let i = 0; i < segments.length; i++) if (segments[i].startLsn <= afterLsn + 1) first = i;
+    const chain = segments.slice(first);
+    if (chain.length > 0 && chain[0].startLsn > afterLsn + 1) {
+      throw new CorruptionError(chain[0].file, 0, `the log starts at LSN ${chain[0].startLsn} but the newest checkpoint ends at LSN ${afterLsn}; records in between are missing`);
+    }
+    if (chain.length === 0) {
+      await this.openSegment({ startLsn: afterLsn + 1, file: path.join(this.dir, segmentName(afterLsn + 1)) }, true);
+      return;
+    }
+    for (let i = 0; i < chain.length; i++) {
+      const isLast = i === chain.length - 1;
+      await this.openSegment(chain[i], false);
+      const sealedTo = await this.readSegment(apply, isLast ? 'recover-last' : 'recover-sealed');
+      if (!isLast && sealedTo === null) {
+        // A segment without a seal followed by another one: the writer of the next segment
+        // sealed nothing, which our writers never do. Treat as damage.
+        throw new CorruptionError(chain[i].file, this.offset, 'segment ends without a seal but a later segment exists');
+      }
+      if (isLast && sealedTo !== null) {
+        // Crash after sealing, before creating the next segment.
+        await this.openSegment({ startLsn: sealedTo, file: path.join(this.dir, segmentName(sealedTo)) }, true);
+      }
+    }
+  }
+
+  /**
+   * Applies records that other processes appended since our last read. Without the lock an
+   * incomplete tail is someone's append in progress: stop and come back later. With the lock it
+   * is a crashed writer's torn record: cut it off. Returns 'reload' when the segments we still
+   * needed were removed by another process's checkpoint (the caller reloads from it).
+   */
+  async catchUp(apply: (rec: LogRecord) => void, locked: boolean): Promise<CatchUpResult> {
+    if (this.fd === null) throw new StorageError('The log is not open.');
+    for (;;) {
+      const next = await this.readSegment(apply, locked ? 'tail-locked' : 'tail');
+      if (next === null) return 'ok';
+      const file = path.join(this.dir, segmentName(next));
+      let exists = true;
+      try {
+        await fs.promises.access(file);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        exists = false;
+      }
+      if (!exists) {
+        // Sealed but the next segment is missing: either the sealer crashed before creating it
+        // (we create it if we hold the lock), or a checkpoint removed it after we fell behind.
+        const segments = await listSegments(this.dir);
+        if (segments.some((s) => s.startLsn > next)) return 'reload';
+        if (!locked) return 'ok';
+      }
+      await this.openSegment({ startLsn: next, file }, !exists);
+    }
+  }
+
+  /** Appends record payloads as one write and makes them durable. Caller holds the lock. */
+  async append(payloads: Buffer[]): Promise<void> {
+    if (this.fd === null || this.segment === null) throw new StorageError('The log is not open.');
+    const frames = payloads.map(encodeFrame);
+    const buf = frames.length === 1 ? frames[0] : Buffer.concat(frames);
+    try {
+      await writeAll(this.fd, buf, this.offset);
+      await fsFdatasync(this.fd);
+    } catch (err) {
+      // The file may now hold a partial write; cut it back so the next append starts clean.
+      try { await fsFtruncate(this.fd, this.offset); } catch { /* the error below is what matters */ }
+      throw new StorageError(`Could not write the database log ${this.segment.file}: ${(err as Error).message}. The write was not saved; free disk space or check the disk, then retry.`, err);
+    }
+    this.offset += buf.length;
+    this.bytesSinceCheckpoint += buf.length;
+    this.recordsSinceCheckpoint += payloads.length;
+  }
+
+  /** True when the current segment has reached its size limit. */
+  get segmentFull(): boolean {
+    return this.offset >= this.segmentBytes;
+  }
+
+  /**
+   * Ends the current segment with a seal and starts `wal-<lastLsn+1>.log`. Caller holds the
+   * lock and is caught up. After this, every record up to `lastLsn` is in older segments.
+   */
+  async rotate(): Promise<Segment> {
+    if (this.fd === null || this.segment === null) throw new StorageError('The log is not open.');
+    const next = this.lastLsn + 1;
+    if (this.segment.startLsn === next && this.offset === 0) return this.segment; // already fresh
+    const seal = encodeFrame(encodeSeal(next));
+    await writeAll(this.fd, seal, this.offset);
+    await fsFdatasync(this.fd);
+    this.offset += seal.length;
+    const segment = { startLsn: next, file: path.join(this.dir, segmentName(next)) };
+    await this.openSegment(segment, true);
+    return segment;
+  }
+
+  async close(): Promise<void> {
+    if (this.fd !== null) {
+      const fd = this.fd;
+      this.fd = null;
+      await fsClose(fd);
+    }
+  }
+
+  private async openSegment(segment: Segment, create: boolean): Promise<void> {
+    if (this.fd !== null) {
+      const fd = this.fd;
+      this.fd = null;
+      await fsClose(fd);
+    }
+    this.fd = await fsOpen(segment.file, create ? 'a+' : 'r+');
+    if (create) await fsyncDir(this.dir);
+    this.segment = segment;
+    this.offset = 0;
+  }
+
+  /**
+   * Reads the current segment from `offset` to its end, applying records. Returns the next
+   * segment's first LSN when a seal was read, else null.
+   */
+  private async readSegment(
+    apply: (rec: LogRecord) => void,
+    mode: 'recover-last' | 'recover-sealed' | 'tail' | 'tail-locked',
+  ): Promise<number | null> {
+    const fd = this.fd!;
+    const file = this.segment!.file;
+    const size = (await fsFstat(fd)).size;
+    if (size <= this.offset) return null;
+    const buf = await readRange(fd, this.offset, size);
+    const end = buf.length;
+    let pos = 0;
+    while (pos < end) {
+      const frame = readFrame(buf, pos, end);
+      if (frame.kind !== 'ok') {
+        const mayBeTail = mode === 'recover-last' || mode === 'tail-locked';
+        const torn = frame.kind === 'incomplete' || (frame.kind === 'bad' && (frame.zeros || frame.frameEnd >= end));
+        if (mode === 'tail') {
+          // Another process may be mid-append; what we saw is not yet a record.
+          if (torn) break;
+        }
+        if (mayBeTail && torn) {
+          await this.truncateTail(this.offset + pos);
+          return null;
+        }
+        const reason = frame.kind === 'bad' ? frame.reason : 'record cut short';
+        if (this.onCorruption === 'truncate') {
+          await this.moveAside(this.offset + pos);
+          return null;
+        }
+        throw new CorruptionError(file, this.offset + pos, reason);
+      }
+      const decoded = decodePayload(buf, frame.payloadStart, frame.payloadEnd, file);
+      pos = frame.payloadEnd;
+      if ('seal' in decoded) {
+        this.offset += pos;
+        return decoded.seal;
+      }
+      const rec = decoded.record;
+      if (rec.lsn > this.lastLsn) {
+        if (rec.lsn !== this.lastLsn + 1) {
+          throw new CorruptionError(file, this.offset + frame.payloadStart, `LSN ${rec.lsn} follows LSN ${this.lastLsn}; records in between are missing`);
+        }
+        apply(rec);
+        this.lastLsn = rec.lsn;
+        this.recordsSinceCheckpoint++;
+        this.bytesSinceCheckpoint += frame.payloadEnd - frame.payloadStart;
+      }
+    }
+    this.offset += pos;
+    return null;
+  }
+
+  private async truncateTail(at: number): Promise<void> {
+    await fsFtruncate(this.fd!, at);
+    await fsFdatasync(this.fd!);
+    this.offset = at;
+  }
+
+  /** Keeps the damaged bytes in a side file for inspection, then cuts the log there. */
+  private async moveAside(at: number): Promise<void> {
+    const file = this.segment!.file;
+    const size = (await fsFstat(this.fd!)).size;
+    const rest = await readRange(this.fd!, at, size);
+    await fs.promises.writeFile(`${file}.corrupt-${Date.now()}`, rest);
+    // Later segments continue a chain that is now broken; move them aside too.
+    for (const seg of await listSegments(this.dir)) {
+      if (seg.startLsn > this.segment!.startLsn) await fs.promises.rename(seg.file, `${seg.file}.corrupt-${Date.now()}`);
+    }
+    await this.truncateTail(at);
+  }
+}
