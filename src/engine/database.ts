@@ -16,6 +16,13 @@ import { Doc, isExpired } from './document';
 import { WriteContext } from './state/write-context';
 import { Transaction } from './transaction';
 
+/** Keep the write lock this long after the last commit, in case another follows. */
+const LEASE_IDLE_MS = 3;
+/** Hand the lock over after holding it this long without a pause. */
+const LEASE_MAX_MS = 100;
+/** After handing over, wait this long before taking it again. */
+const LEASE_YIELD_MS = 15;
+
 interface PendingWrite {
   build: (ctx: WriteContext) => unknown;
   resolve: (v: unknown) => void;
@@ -69,6 +76,10 @@ export class WiseJSON extends EventEmitter {
   private checkpointRunning: Promise<void> | null = null;
   private failure: WiseJSONError | null = null;
   private timers: NodeJS.Timeout[] = [];
+  private leaseHeld = false;
+  private leaseSince = 0;
+  private leaseYieldUntil = 0;
+  private leaseTimer: NodeJS.Timeout | null = null;
 
   constructor(dbPath: string, options?: WiseJSONOptions) {
     super();
@@ -268,18 +279,22 @@ export class WiseJSON extends EventEmitter {
 
   private async commitBatch(batch: PendingWrite[]): Promise<void> {
     const wantCheckpoint = this.checkpointWanted.splice(0, this.checkpointWanted.length);
+    let events: ChangeEvent[] = [];
+    const done: { w: PendingWrite; ctx: WriteContext; result: unknown }[] = [];
+    let snapshot: Snapshot | null = null;
     try {
-      await this.lock.acquire();
+      if (!this.leaseHeld) {
+        await this.acquireLease();
+        // Nobody else can append while we hold the lease, so catching up once is enough.
+        events = await this.catchUpLocked();
+      }
     } catch (err) {
+      await this.releaseLease();
       for (const w of batch) w.reject(err);
       for (const c of wantCheckpoint) c.reject(err);
       return;
     }
-    const done: { w: PendingWrite; ctx: WriteContext; result: unknown }[] = [];
-    let snapshot: Snapshot | null = null;
-    let events: ChangeEvent[] = [];
     try {
-      events = await this.catchUpLocked();
       const now = Date.now();
       for (const w of batch) {
         const ctx = new WriteContext(this.state, now);
@@ -315,8 +330,16 @@ export class WiseJSON extends EventEmitter {
       for (const c of wantCheckpoint) c.reject(err);
       done.length = 0;
       if (err instanceof StorageError) this.failure = err;
-    } finally {
-      await this.lock.releaseLock();
+      await this.releaseLease();
+    }
+    if (this.leaseHeld) {
+      if (Date.now() - this.leaseSince >= LEASE_MAX_MS) {
+        // Others may be waiting: hand the lock over and stay away for a moment.
+        await this.releaseLease();
+        this.leaseYieldUntil = Date.now() + LEASE_YIELD_MS;
+      } else {
+        this.scheduleLeaseRelease();
+      }
     }
     this.emitChanges(events);
     for (const d of done) {
@@ -333,6 +356,42 @@ export class WiseJSON extends EventEmitter {
     }
   }
 
+  /**
+   * The write lock is held as a short lease: taken for a commit, kept while more commits follow
+   * within LEASE_IDLE_MS (so a busy writer pays for no lock calls and no catch-up reads), and
+   * handed over after LEASE_MAX_MS of continuous use so other processes get their turn.
+   */
+  private async acquireLease(): Promise<void> {
+    const wait = this.leaseYieldUntil - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await this.lock.acquire();
+    this.leaseHeld = true;
+    this.leaseSince = Date.now();
+  }
+
+  private async releaseLease(): Promise<void> {
+    if (this.leaseTimer) {
+      clearTimeout(this.leaseTimer);
+      this.leaseTimer = null;
+    }
+    if (!this.leaseHeld) return;
+    this.leaseHeld = false;
+    await this.lock.releaseLock();
+  }
+
+  private scheduleLeaseRelease(): void {
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    this.leaseTimer = setTimeout(() => {
+      this.leaseTimer = null;
+      if (this.walBusy || this.queue.length > 0 || !this.leaseHeld) return;
+      this.walBusy = true;
+      void this.releaseLease().finally(() => {
+        this.walBusy = false;
+        if (this.queue.length > 0 || this.checkpointWanted.length > 0) this.kick();
+      });
+    }, LEASE_IDLE_MS);
+  }
+
   /** Applies other processes' records. Caller holds the lock (and walBusy). */
   private async catchUpLocked(): Promise<ChangeEvent[]> {
     const events: ChangeEvent[] = [];
@@ -346,7 +405,7 @@ export class WiseJSON extends EventEmitter {
 
   /** Timer: picks up other processes' writes without taking the lock. */
   private async follow(): Promise<void> {
-    if (this.walBusy || this.closed || this.closing || !this.meta) return;
+    if (this.walBusy || this.leaseHeld || this.closed || this.closing || !this.meta) return;
     this.walBusy = true;
     const events: ChangeEvent[] = [];
     try {
@@ -493,6 +552,7 @@ export class WiseJSON extends EventEmitter {
       if (this.checkpointRunning) await this.checkpointRunning.catch(() => undefined);
     }
     while (this.walBusy) await new Promise((r) => setImmediate(r));
+    await this.releaseLease();
     await this.wal.close();
     this.closed = true;
     for (const h of this.handles.values()) h._emitClosed();

@@ -43,9 +43,8 @@ function unionOfKeys(docs: readonly object[]): string[] {
 
 function read(doc: Record<string, unknown>, field: string): unknown {
   if (doc === null || typeof doc !== 'object') return undefined;
-  if (Object.prototype.hasOwnProperty.call(doc, field) || !field.includes('.')) {
-    return Object.prototype.hasOwnProperty.call(doc, field) ? doc[field] : undefined;
-  }
+  if (Object.prototype.hasOwnProperty.call(doc, field)) return doc[field];
+  if (!field.includes('.')) return undefined;
   let cur: unknown = doc;
   for (const seg of field.split('.')) {
     if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, seg)) return undefined;

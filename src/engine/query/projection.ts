@@ -16,7 +16,8 @@ type Tree = Map<string, Tree | true>;
  * Compiles a projection into a function returning a NEW plain object (a deep copy: the result
  * never shares structure with the input document, so callers may mutate it).
  *
- * - Inclusion `{ a: 1, "b.c": 1 }`: only those paths, plus `_id` unless `_id: 0`.
+ * - Inclusion `{ a: 1, "b.c": 1 }`: only those paths, plus `_id` unless `_id: 0` (`{ _id: 1 }`
+ *   alone gives just `_id`).
  * - Exclusion `{ a: 0, "b.c": 0 }`: everything except those paths (`_id: 0` alone is exclusion).
  * - `undefined`/`null`/`{}`: the whole document (copied).
  *
@@ -60,8 +61,11 @@ export function compileProjection<D = unknown>(projection?: ProjectionSpec | Rec
       return out;
     };
   }
+  if (exclude.length === 0 && includeId) {
+    // `{ _id: 1 }` alone is an inclusion of nothing but _id.
+    return (doc) => (isPlainObject(doc) && doc._id !== undefined ? { _id: cloneJson(doc._id) } : {});
+  }
   if (!includeId) exclude.push('_id');
-  if (exclude.length === 0) return (doc) => cloneJson(doc) as Record<string, unknown>; // { _id: 1 } alone
   const tree = buildTree(exclude);
   return (doc) => (isPlainObject(doc) ? excludeObject(doc, tree) : {});
 }

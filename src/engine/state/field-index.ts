@@ -56,7 +56,8 @@ export class FieldIndex {
   }
 
   /**
-   * True when some document holds an array at the field: then the two sides of a range may be met
+   * True when some document holds several values at the field (an array, or a path through an
+   * array of objects): then the two sides of a range may be met
    * by different elements, and a lookup must use one side only (the matcher re-checks).
    */
   get multikey(): boolean {
@@ -65,7 +66,7 @@ export class FieldIndex {
 
   add(doc: Doc): void {
     const keys = this.keysOf(doc);
-    if (hasArray(keys)) this.arrayValued++;
+    if (keys.size > 1 || hasArray(keys)) this.arrayValued++;
     for (const [key, value] of keys) {
       let entry = this.byKey.get(key);
       if (!entry) {
@@ -79,7 +80,7 @@ export class FieldIndex {
 
   remove(doc: Doc): void {
     const keys = this.keysOf(doc);
-    if (hasArray(keys)) this.arrayValued--;
+    if (keys.size > 1 || hasArray(keys)) this.arrayValued--;
     for (const key of keys.keys()) {
       const entry = this.byKey.get(key);
       if (!entry) continue;

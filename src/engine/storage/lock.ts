@@ -1,12 +1,24 @@
-import * as lockfile from 'proper-lockfile';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import * as lockfile from 'proper-lockfile';
 import { LockError } from '../errors';
+
+interface Owner {
+  pid: number;
+  host: string;
+  /** Identity of the lock directory this owner created (inode + birth time, ns). */
+  dir: string;
+}
+
+const WAIT_LIMIT_MS = 60_000;
 
 /**
  * The database folder's write lock, shared by every process that opens it (two VS Code windows,
- * the extension and a script). It is held only for the few milliseconds of one group commit, so
- * processes take turns; a lock left by a killed process is taken over once it is `staleMs` old
- * (proper-lockfile refreshes the lock's mtime while a live holder keeps it).
+ * the extension and a script). proper-lockfile makes it (an atomic mkdir, its mtime refreshed
+ * while held); a lock older than `staleMs` is taken over. Beside it we record the holder's pid:
+ * when that process is dead (the extension host was killed and restarted), the lock is taken over
+ * at once instead of after `staleMs`.
  */
 export class WriteLock {
   private release: (() => Promise<void>) | null = null;
@@ -18,25 +30,40 @@ export class WriteLock {
     return path.join(this.dbDir, 'write.lock');
   }
 
+  private get ownerPath(): string {
+    return path.join(this.dbDir, 'write.lock.owner');
+  }
+
   async acquire(): Promise<void> {
     if (this.release) throw new LockError('The write lock is already held by this database instance.');
     this.compromised = null;
-    try {
-      this.release = await lockfile.lock(this.dbDir, {
-        lockfilePath: this.lockPath,
-        realpath: false,
-        stale: this.staleMs,
-        update: Math.max(1000, Math.floor(this.staleMs / 2)),
-        retries: { retries: 4000, factor: 1.2, minTimeout: 1, maxTimeout: 15, randomize: true },
-        onCompromised: (err) => {
-          this.compromised = err;
-        },
-      });
-    } catch (err) {
-      throw new LockError(
-        `Could not take the write lock of ${this.dbDir} for about a minute: another process keeps it. Close other programs using this database, or remove ${this.lockPath} if no such program is running.`,
-        err,
-      );
+    const deadline = Date.now() + WAIT_LIMIT_MS;
+    let delay = 1;
+    for (;;) {
+      try {
+        this.release = await lockfile.lock(this.dbDir, {
+          lockfilePath: this.lockPath,
+          realpath: false,
+          stale: this.staleMs,
+          update: Math.max(1000, Math.floor(this.staleMs / 2)),
+          retries: 0,
+          onCompromised: (err) => {
+            this.compromised = err;
+          },
+        });
+        await this.recordOwner();
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') {
+          throw new LockError(`Could not take the write lock of ${this.dbDir}: ${(err as Error).message}. Check that the folder is writable.`, err);
+        }
+      }
+      if (await this.takeOverFromDeadOwner()) continue;
+      if (Date.now() > deadline) {
+        throw new LockError(`Could not take the write lock of ${this.dbDir} for a minute: another process keeps it. Close other programs using this database, or remove ${this.lockPath} if no such program is running.`);
+      }
+      await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
+      delay = Math.min(delay * 1.5, 15);
     }
   }
 
@@ -57,5 +84,64 @@ export class WriteLock {
         // Already released or taken over: nothing of ours to clean up.
       }
     }
+  }
+
+  private async lockIdentity(): Promise<string | null> {
+    try {
+      const st = await fs.promises.stat(this.lockPath, { bigint: true });
+      return `${st.ino}:${st.birthtimeNs}`;
+    } catch {
+      return null;
+    }
+  }
+
+  private async recordOwner(): Promise<void> {
+    const dir = await this.lockIdentity();
+    if (!dir) return;
+    const owner: Owner = { pid: process.pid, host: os.hostname(), dir };
+    try {
+      await fs.promises.writeFile(this.ownerPath, JSON.stringify(owner));
+    } catch {
+      // Only an optimisation: without it a dead holder's lock expires after staleMs.
+    }
+  }
+
+  /**
+   * If the lock's recorded owner is a process on this machine that no longer exists, removes the
+   * lock (moving it aside atomically, so two waiters cannot both remove it) and returns true.
+   */
+  private async takeOverFromDeadOwner(): Promise<boolean> {
+    let owner: Owner;
+    try {
+      owner = JSON.parse(await fs.promises.readFile(this.ownerPath, 'utf8')) as Owner;
+    } catch {
+      return false;
+    }
+    if (owner.host !== os.hostname() || isAlive(owner.pid)) return false;
+    const identity = await this.lockIdentity();
+    if (identity === null || identity !== owner.dir) return false; // a newer holder: not this owner's lock
+    const aside = `${this.lockPath}.dead-${process.pid}-${Date.now()}`;
+    try {
+      await fs.promises.rename(this.lockPath, aside);
+    } catch {
+      return false; // another waiter moved it first
+    }
+    const st = await fs.promises.stat(aside, { bigint: true }).catch(() => null);
+    if (st && `${st.ino}:${st.birthtimeNs}` !== owner.dir) {
+      // In the instant between our checks a live process took a fresh lock: give it back.
+      await fs.promises.rename(aside, this.lockPath).catch(() => undefined);
+      return false;
+    }
+    await fs.promises.rm(aside, { recursive: true, force: true });
+    return true;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
