@@ -149,8 +149,11 @@ export class WiseJSON extends EventEmitter {
     return meta;
   }
 
-  /** Newest complete checkpoint + every log record after it. Caller holds the lock. */
-  private async loadFromDisk(): Promise<void> {
+  /**
+   * Newest complete checkpoint + every log record after it. Caller holds the lock. Returns what
+   * changed compared with the state held before (for a reload while open).
+   */
+  private async loadFromDisk(): Promise<ChangeEvent[]> {
     const state = new DatabaseState();
     let lsn = 0;
     for (const { file } of await listCheckpoints(this.checkpointDir)) {
@@ -174,7 +177,9 @@ export class WiseJSON extends EventEmitter {
     await this.wal.close();
     this.wal = new WriteAheadLog(this.walDir, this.options.walSegmentBytes, this.options.recoverCorruptLog);
     await this.wal.recover(lsn, (rec) => state.applyRecord(rec, null));
+    const previous = this.state;
     this.state = state;
+    return diffStates(previous, state);
   }
 
   private async removeStaleTempFiles(): Promise<void> {
@@ -397,7 +402,7 @@ export class WiseJSON extends EventEmitter {
     const events: ChangeEvent[] = [];
     const apply = (rec: LogRecord) => this.state.applyRecord(rec, events);
     if ((await this.wal.catchUp(apply, true)) === 'reload') {
-      await this.loadFromDisk();
+      events.push(...(await this.loadFromDisk()));
       this.emit('reloaded');
     }
     return events;
@@ -413,7 +418,7 @@ export class WiseJSON extends EventEmitter {
       if (r === 'reload') {
         await this.lock.acquire();
         try {
-          await this.loadFromDisk();
+          events.push(...(await this.loadFromDisk()));
         } finally {
           await this.lock.releaseLock();
         }
@@ -558,6 +563,39 @@ export class WiseJSON extends EventEmitter {
     for (const h of this.handles.values()) h._emitClosed();
     this.emit('closed');
   }
+}
+
+/**
+ * The changes between two states, as events: used when a process fell so far behind another's
+ * writes that it reloaded from a checkpoint instead of reading the log.
+ */
+function diffStates(before: DatabaseState, after: DatabaseState): ChangeEvent[] {
+  const events: ChangeEvent[] = [];
+  for (const [name, b] of before.collections) {
+    const a = after.collections.get(name);
+    if (!a) {
+      events.push({ coll: name, kind: 'collection-dropped' });
+      continue;
+    }
+    for (const id of b.docs.keys()) {
+      if (!a.docs.has(id)) events.push({ coll: name, kind: 'remove', old: b.get(id)! });
+    }
+  }
+  for (const [name, a] of after.collections) {
+    const b = before.collections.get(name);
+    if (!b) events.push({ coll: name, kind: 'collection-created' });
+    for (const [id, stored] of a.docs) {
+      const old = b?.docs.get(id);
+      if (old === undefined) {
+        events.push({ coll: name, kind: 'insert', doc: a.get(id)! });
+      } else if (old !== stored) {
+        const oldText = typeof old === 'string' ? old : JSON.stringify(old);
+        const newText = typeof stored === 'string' ? stored : JSON.stringify(stored);
+        if (oldText !== newText) events.push({ coll: name, kind: 'update', doc: a.get(id)!, old: b!.get(id)! });
+      }
+    }
+  }
+  return events;
 }
 
 function isDue(doc: Doc, now: number): boolean {
