@@ -163,7 +163,8 @@ export class WiseJSON extends EventEmitter {
           const cs = state.collections.get(c.name) ?? new CollectionState(c.name);
           state.collections.set(c.name, cs);
           for (const def of c.indexes) cs.declareIndex(def);
-          for (const [id, text] of c.docs) cs.putText(id, text);
+          const ttl = new Set(c.ttl);
+          for (const [id, text] of c.docs) cs.putText(id, text, ttl.has(id));
         }
         lsn = cp.lsn;
         break;
@@ -179,7 +180,7 @@ export class WiseJSON extends EventEmitter {
     await this.wal.recover(lsn, (rec) => state.applyRecord(rec, null));
     const previous = this.state;
     this.state = state;
-    return diffStates(previous, state);
+    return this.meta && previous.collections.size > 0 ? diffStates(previous, state) : [];
   }
 
   private async removeStaleTempFiles(): Promise<void> {
@@ -268,11 +269,17 @@ export class WiseJSON extends EventEmitter {
 
   private async commitLoop(): Promise<void> {
     try {
+      let lastBatch = 0;
       while (this.queue.length > 0 || this.checkpointWanted.length > 0) {
+        // Under concurrency, let every writer whose previous write just resolved queue its next
+        // one (a turn of the event loop) so they share the next fsync instead of the one after.
+        if (lastBatch > 1 || this.walBusy) await new Promise((r) => setImmediate(r));
         while (this.walBusy) await new Promise((r) => setImmediate(r));
         this.walBusy = true;
+        const batch = this.queue.splice(0, this.queue.length);
+        lastBatch = batch.length;
         try {
-          await this.commitBatch(this.queue.splice(0, this.queue.length));
+          await this.commitBatch(batch);
         } finally {
           this.walBusy = false;
         }
@@ -456,7 +463,7 @@ export class WiseJSON extends EventEmitter {
   private async snapshotAndRotate(): Promise<Snapshot> {
     const collections: CheckpointCollection[] = [];
     for (const c of this.state.collections.values()) {
-      collections.push({ name: c.name, indexes: c.indexDefinitions(), docs: [...c.docs.values()], count: c.docs.size });
+      collections.push({ name: c.name, indexes: c.indexDefinitions(), docs: [...c.docs.values()], count: c.docs.size, ttl: [...c.ttlIds] });
     }
     const snapshot = { lsn: this.wal.lastLsn, collections };
     await this.wal.rotate();

@@ -78,15 +78,18 @@ export class CollectionState {
     return old;
   }
 
-  /** Stores a document from the log or a checkpoint, without parsing it when nothing needs it. */
-  putText(id: string, text: string): void {
+  /**
+   * Stores a document from the log or a checkpoint, without parsing it when nothing needs it.
+   * `hasTtl` says whether it carries `expireAt`/`ttl` (checkpoints record that; log replay looks).
+   */
+  putText(id: string, text: string, hasTtl = text.includes('"expireAt":') || text.includes('"ttl":')): void {
     if (this.indexes.size > 0 && this.indexesBuilt) {
       this.put(parseStored(text));
       return;
     }
     this.docs.set(id, text);
-    if (text.includes('"expireAt":') || text.includes('"ttl":')) this.ttlIds.add(id);
-    else this.ttlIds.delete(id);
+    if (hasTtl) this.ttlIds.add(id);
+    else if (this.ttlIds.size > 0) this.ttlIds.delete(id);
   }
 
   delete(id: string): Doc | undefined {

@@ -20,6 +20,8 @@ export interface CheckpointCollection {
   /** Documents as JSON text (stored raw) or objects (serialised here). */
   docs: Iterable<string | object>;
   count: number;
+  /** Ids of the documents that carry `expireAt` or `ttl`. */
+  ttl: string[];
 }
 
 export interface LoadedCollection {
@@ -27,6 +29,7 @@ export interface LoadedCollection {
   indexes: { field: string; unique: boolean }[];
   /** `[id, JSON text]` pairs; the text is parsed only when the document is first read. */
   docs: [string, string][];
+  ttl: string[];
 }
 
 export interface LoadedCheckpoint {
@@ -78,7 +81,7 @@ export async function writeCheckpoint(dir: string, lsn: number, collections: Che
       version: 1,
       lsn,
       createdAt: new Date().toISOString(),
-      collections: collections.map((c) => ({ name: c.name, count: c.count, indexes: c.indexes })),
+      collections: collections.map((c) => ({ name: c.name, count: c.count, indexes: c.indexes, ttl: c.ttl })),
     };
     await write(JSON.stringify(header) + '\n');
     for (const c of collections) {
@@ -129,7 +132,7 @@ export async function readCheckpoint(file: string): Promise<LoadedCheckpoint> {
   let nl = text.indexOf('\n');
   const header = JSON.parse(text.slice(0, nl)) as {
     lsn: number;
-    collections: { name: string; count: number; indexes: { field: string; unique: boolean }[] }[];
+    collections: { name: string; count: number; indexes: { field: string; unique: boolean }[]; ttl?: string[] }[];
   };
   let pos = nl + 1;
   const collections: LoadedCollection[] = [];
@@ -142,7 +145,7 @@ export async function readCheckpoint(file: string): Promise<LoadedCheckpoint> {
       docs[i] = [idOfDocumentLine(line), line];
       pos = nl + 1;
     }
-    collections.push({ name: c.name, indexes: c.indexes, docs });
+    collections.push({ name: c.name, indexes: c.indexes, docs, ttl: c.ttl ?? [] });
   }
   return { lsn: header.lsn, file, collections };
 }

@@ -9,6 +9,17 @@ function segments(dbPath: string): string[] {
   return fs.readdirSync(path.join(dbPath, 'wal')).filter((f) => f.endsWith('.log')).sort().map((f) => path.join(dbPath, 'wal', f));
 }
 
+/** Where the written records of a (zero-preallocated) segment end: walks the frames. */
+function recordsEnd(buf: Buffer): number {
+  let pos = 0;
+  while (pos + 12 <= buf.length) {
+    const len = buf.readUInt32LE(pos);
+    if (len === 0 && buf.readUInt32LE(pos + 4) === 0) break;
+    pos += 12 + len;
+  }
+  return pos;
+}
+
 function checkpoints(dbPath: string): string[] {
   return fs.readdirSync(path.join(dbPath, 'checkpoints')).filter((f) => f.endsWith('.ckpt')).sort().map((f) => path.join(dbPath, 'checkpoints', f));
 }
@@ -58,17 +69,19 @@ describe('recovery', function () {
   it('cuts off a torn record at the tail of the log and keeps everything before it', async () => {
     await crashAfter(dbPath, 'ten');
     const [seg] = segments(dbPath).slice(-1);
-    const before = fs.statSync(seg).size;
-    // Half a frame: a valid-looking header claiming more bytes than follow.
-    const torn = Buffer.alloc(30);
+    const end = recordsEnd(fs.readFileSync(seg));
+    // Half a frame right after the last record: a valid header, then a payload cut short.
+    const torn = Buffer.alloc(30, 7);
     torn.writeUInt32LE(500, 0);
     torn.writeUInt32LE(~500 >>> 0, 4);
-    fs.appendFileSync(seg, torn);
+    const fd = fs.openSync(seg, 'r+');
+    fs.writeSync(fd, torn, 0, torn.length, end);
+    fs.closeSync(fd);
     const db = new WiseJSON(dbPath);
     await db.init();
     const c = await db.collection('c');
     assert.equal(await c.count(), 10);
-    assert.equal(fs.statSync(seg).size, before, 'the torn tail was not cut off');
+    assert.equal(recordsEnd(fs.readFileSync(seg)), end, 'the torn tail was not cut off');
     await c.insert({ _id: 'after' });
     await db.close();
     const again = new WiseJSON(dbPath);
@@ -81,7 +94,7 @@ describe('recovery', function () {
     await crashAfter(dbPath, 'twenty');
     const [seg] = segments(dbPath).slice(-1);
     const buf = fs.readFileSync(seg);
-    const at = Math.floor(buf.length / 2);
+    const at = Math.floor(recordsEnd(buf) / 2);
     buf[at] ^= 0xff; // flip a byte in the middle: a checksum or header will not match
     fs.writeFileSync(seg, buf);
     const db = new WiseJSON(dbPath);
