@@ -158,14 +158,21 @@ export class WiseJSON extends EventEmitter {
     let lsn = 0;
     for (const { file } of await listCheckpoints(this.checkpointDir)) {
       try {
-        const cp = await readCheckpoint(file);
-        for (const c of cp.collections) {
-          const cs = state.collections.get(c.name) ?? new CollectionState(c.name);
-          state.collections.set(c.name, cs);
-          for (const def of c.indexes) cs.declareIndex(def);
-          const ttl = new Set(c.ttl);
-          for (const [id, text] of c.docs) cs.putText(id, text, ttl.has(id));
-        }
+        let targets: CollectionState[] = [];
+        let ttl: Set<string>[] = [];
+        const cp = await readCheckpoint(
+          file,
+          (header) => {
+            targets = header.collections.map((c) => {
+              const cs = new CollectionState(c.name);
+              state.collections.set(c.name, cs);
+              for (const def of c.indexes) cs.declareIndex(def);
+              return cs;
+            });
+            ttl = header.collections.map((c) => new Set(c.ttl));
+          },
+          (ci, id, text) => targets[ci].putText(id, text, ttl[ci].has(id)),
+        );
         lsn = cp.lsn;
         break;
       } catch (err) {

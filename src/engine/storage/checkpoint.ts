@@ -27,8 +27,7 @@ export interface CheckpointCollection {
 export interface LoadedCollection {
   name: string;
   indexes: { field: string; unique: boolean }[];
-  /** `[id, JSON text]` pairs; the text is parsed only when the document is first read. */
-  docs: [string, string][];
+  count: number;
   ttl: string[];
 }
 
@@ -37,6 +36,9 @@ export interface LoadedCheckpoint {
   file: string;
   collections: LoadedCollection[];
 }
+
+/** Receives each stored document as `(collection index, id, JSON text)`; parsed later, on read. */
+export type DocumentSink = (collection: number, id: string, text: string) => void;
 
 const NAME_RE = /^ckpt-(\d{16})\.ckpt$/;
 
@@ -112,8 +114,12 @@ export async function writeCheckpoint(dir: string, lsn: number, collections: Che
   return file;
 }
 
-/** Loads a checkpoint; throws CorruptionError when it is incomplete or damaged. */
-export async function readCheckpoint(file: string): Promise<LoadedCheckpoint> {
+/**
+ * Loads a checkpoint, handing every document to `sink` (header first, so the caller knows the
+ * collections). Throws CorruptionError when it is incomplete or damaged (checked by footer and
+ * checksum before anything is handed out).
+ */
+export async function readCheckpoint(file: string, onHeader: (cp: LoadedCheckpoint) => void, sink: DocumentSink): Promise<LoadedCheckpoint> {
   const buf = await fs.promises.readFile(file);
   const footerStart = buf.lastIndexOf(10, buf.length - 2) + 1;
   let footer: { end?: boolean; lsn?: number; bytes?: number; crc?: number };
@@ -134,20 +140,23 @@ export async function readCheckpoint(file: string): Promise<LoadedCheckpoint> {
     lsn: number;
     collections: { name: string; count: number; indexes: { field: string; unique: boolean }[]; ttl?: string[] }[];
   };
+  const loaded: LoadedCheckpoint = {
+    lsn: header.lsn,
+    file,
+    collections: header.collections.map((c) => ({ name: c.name, indexes: c.indexes, count: c.count, ttl: c.ttl ?? [] })),
+  };
   let pos = nl + 1;
-  const collections: LoadedCollection[] = [];
-  for (const c of header.collections) {
-    const docs: [string, string][] = new Array(c.count);
+  onHeader(loaded);
+  header.collections.forEach((c, ci) => {
     for (let i = 0; i < c.count; i++) {
       nl = text.indexOf('\n', pos);
-      if (nl < 0) throw new CorruptionError(file, pos, `collection "${c.name}" has fewer documents than its header says`);
+      if (nl < 0) throw new CorruptionError(file, pos, `collection "${c.name}" has fewer documents than the checkpoint header says`);
       const line = text.slice(pos, nl);
-      docs[i] = [idOfDocumentLine(line), line];
+      sink(ci, idOfDocumentLine(line), line);
       pos = nl + 1;
     }
-    collections.push({ name: c.name, indexes: c.indexes, docs, ttl: c.ttl ?? [] });
-  }
-  return { lsn: header.lsn, file, collections };
+  });
+  return loaded;
 }
 
 /**
