@@ -18,7 +18,7 @@ import { Transaction } from './transaction';
 
 /** Keep the write lock this long after the last commit, in case another follows. */
 const LEASE_IDLE_MS = 3;
-/** Hand the lock over after holding it this long without a pause. */
+/** Hand the lock over after holding it this long without a pause, if another process waits. */
 const LEASE_MAX_MS = 100;
 /** After handing over, wait this long before taking it again. */
 const LEASE_YIELD_MS = 15;
@@ -353,9 +353,14 @@ export class WiseJSON extends EventEmitter {
     }
     if (this.leaseHeld) {
       if (Date.now() - this.leaseSince >= LEASE_MAX_MS) {
-        // Others may be waiting: hand the lock over and stay away for a moment.
-        await this.releaseLease();
-        this.leaseYieldUntil = Date.now() + LEASE_YIELD_MS;
+        if (await this.lock.othersWaiting()) {
+          // Another process is waiting: hand the lock over and stay away for a moment.
+          await this.releaseLease();
+          this.leaseYieldUntil = Date.now() + LEASE_YIELD_MS;
+        } else {
+          this.leaseSince = Date.now();
+          this.scheduleLeaseRelease();
+        }
       } else {
         this.scheduleLeaseRelease();
       }

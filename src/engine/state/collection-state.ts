@@ -111,10 +111,7 @@ export class CollectionState {
   addIndex(def: IndexDefinition): FieldIndex {
     const idx = new FieldIndex(this.name, def.field, def.unique);
     this.ensureIndexes();
-    for (const doc of this.values()) {
-      idx.check(doc);
-      idx.add(doc);
-    }
+    for (const doc of this.values()) idx.add(doc, true);
     this.indexes.set(def.field, idx);
     return idx;
   }

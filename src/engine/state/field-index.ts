@@ -64,8 +64,15 @@ export class FieldIndex {
     return this.arrayValued > 0;
   }
 
-  add(doc: Doc): void {
+  /** Files `doc` under its values; with `checkUnique`, first throws on a collision (adding nothing). */
+  add(doc: Doc, checkUnique = false): void {
     const keys = this.keysOf(doc);
+    if (checkUnique && this.unique) {
+      for (const [key, value] of keys) {
+        const entry = this.byKey.get(key);
+        if (entry) for (const id of entry.ids) if (id !== doc._id) throw new UniqueConstraintError(this.collection, this.field, value);
+      }
+    }
     if (keys.size > 1 || hasArray(keys)) this.arrayValued++;
     for (const [key, value] of keys) {
       let entry = this.byKey.get(key);

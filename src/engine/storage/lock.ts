@@ -12,6 +12,10 @@ interface Owner {
 }
 
 const WAIT_LIMIT_MS = 60_000;
+/** A waiter refreshes its "want" mark this often… */
+const WANT_SIGNAL_EVERY_MS = 20;
+/** …and the holder treats a mark this recent as someone waiting. */
+const WANT_FRESH_MS = 500;
 
 /**
  * The database folder's write lock, shared by every process that opens it (two VS Code windows,
@@ -32,6 +36,34 @@ export class WriteLock {
 
   private get ownerPath(): string {
     return path.join(this.dbDir, 'write.lock.owner');
+  }
+
+  /** Touched by a process waiting for the lock, so the holder knows to hand it over. */
+  private get wantPath(): string {
+    return path.join(this.dbDir, 'write.lock.want');
+  }
+
+  private lastWant = 0;
+
+  private async signalWaiting(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastWant < WANT_SIGNAL_EVERY_MS) return;
+    this.lastWant = now;
+    try {
+      await fs.promises.writeFile(this.wantPath, String(process.pid));
+    } catch {
+      // Only a hint: without it the holder still hands over after its lease.
+    }
+  }
+
+  /** True when another process has been waiting for the lock recently. */
+  async othersWaiting(): Promise<boolean> {
+    try {
+      const st = await fs.promises.stat(this.wantPath);
+      return Date.now() - st.mtimeMs < WANT_FRESH_MS;
+    } catch {
+      return false;
+    }
   }
 
   async acquire(): Promise<void> {
@@ -59,6 +91,7 @@ export class WriteLock {
         }
       }
       if (await this.takeOverFromDeadOwner()) continue;
+      await this.signalWaiting();
       if (Date.now() > deadline) {
         throw new LockError(`Could not take the write lock of ${this.dbDir} for a minute: another process keeps it. Close other programs using this database, or remove ${this.lockPath} if no such program is running.`);
       }

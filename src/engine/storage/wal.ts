@@ -11,7 +11,7 @@ import {
 const READ_CHUNK_BYTES = 64 * 1024;
 /** Segments grow by zero-filled steps between these sizes. */
 const PREALLOCATE_MIN_BYTES = 64 * 1024;
-const PREALLOCATE_MAX_BYTES = 4 * 1024 * 1024;
+const PREALLOCATE_MAX_BYTES = 1024 * 1024;
 
 /** Twelve zero bytes: where the written records of a preallocated segment end. */
 function isZeroHeader(buf: Buffer, pos: number, end: number): boolean {
@@ -59,6 +59,8 @@ export class WriteAheadLog {
   private offset = 0;
   /** Bytes of the current segment file (records plus zeroed space after them). */
   private allocated = 0;
+  /** A background preallocation in progress. */
+  private extending: Promise<void> | null = null;
   /** The LSN of the last record applied. */
   lastLsn = 0;
   /** Bytes appended by anyone since the last checkpoint, as far as this process knows. */
@@ -148,7 +150,10 @@ export class WriteAheadLog {
     const frames = payloads.map(encodeFrame);
     const buf = frames.length === 1 ? frames[0] : Buffer.concat(frames);
     try {
-      if (this.offset + buf.length > this.allocated) await this.preallocate(this.offset + buf.length);
+      if (this.offset + buf.length > this.allocated) {
+        if (this.extending) await this.extending;
+        if (this.offset + buf.length > this.allocated) await this.preallocate(this.offset + buf.length);
+      }
       await writeAll(this.fd, buf, this.offset);
     } catch (err) {
       // The file may now hold part of the write; zero it so the next append starts clean.
@@ -158,6 +163,15 @@ export class WriteAheadLog {
     this.offset += buf.length;
     this.bytesSinceCheckpoint += buf.length;
     this.recordsSinceCheckpoint += payloads.length;
+    // Zero the next stretch in the background, beyond the end appends use, so commits seldom
+    // wait for it.
+    if (!this.extending && this.allocated - this.offset < PREALLOCATE_MIN_BYTES) {
+      const fd = this.fd;
+      const ext = this.preallocate(this.offset + PREALLOCATE_MIN_BYTES, fd).catch(() => undefined);
+      this.extending = ext.finally(() => {
+        if (this.extending === ext) this.extending = null;
+      });
+    }
   }
 
   /**
@@ -165,11 +179,12 @@ export class WriteAheadLog {
    * overwrite allocated blocks: the file size stays the same and a synchronous write need not
    * commit file-system metadata. This is what makes one durable write cheap.
    */
-  private async preallocate(needed: number): Promise<void> {
+  private async preallocate(needed: number, fd = this.fd!): Promise<void> {
     const step = Math.max(PREALLOCATE_MIN_BYTES, Math.min(this.segmentBytes, PREALLOCATE_MAX_BYTES));
-    const target = Math.max(needed, this.allocated + step);
-    await writeAll(this.fd!, Buffer.alloc(target - this.allocated), this.allocated);
-    this.allocated = target;
+    const from = this.allocated;
+    const target = Math.max(needed, from + step);
+    await writeAll(fd, Buffer.alloc(target - from), from);
+    if (fd === this.fd && this.allocated === from) this.allocated = target;
   }
 
   /** True when the current segment has reached its size limit. */
@@ -195,6 +210,7 @@ export class WriteAheadLog {
   }
 
   async close(): Promise<void> {
+    if (this.extending) await this.extending;
     if (this.fd !== null) {
       const fd = this.fd;
       this.fd = null;
@@ -203,6 +219,7 @@ export class WriteAheadLog {
   }
 
   private async openSegment(segment: Segment, create: boolean): Promise<void> {
+    if (this.extending) await this.extending;
     if (this.fd !== null) {
       const fd = this.fd;
       this.fd = null;

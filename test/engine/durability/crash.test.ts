@@ -80,9 +80,10 @@ describe('crash safety: kill -9 of a process writing at full speed', function ()
     let reopenMsMax = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const state = Object.fromEntries([...models].map(([w, m]) => [w, m]));
-      const child: ChildProcess = fork(WRITER, [dbPath, String(WORKERS), String(1000 + round)], {
+      const stateFile = path.join(dir, 'model.json');
+      fs.writeFileSync(stateFile, JSON.stringify(state));
+      const child: ChildProcess = fork(WRITER, [dbPath, String(WORKERS), String(1000 + round), stateFile], {
         stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-        env: { ...process.env, CRASH_STATE: JSON.stringify(state) },
       });
       let out = '';
       child.stdout!.on('data', (b: Buffer) => (out += b.toString('utf8')));
