@@ -7,6 +7,7 @@ import {
 import { UniqueConstraintError, ValidationError } from './errors';
 import { toCsv } from './export/csv';
 import { compileQuery, Query } from './query/match';
+import { deepEqual } from './query/values';
 import { indexableConditions, isEqCondition } from './query/plan';
 import { compileProjection } from './query/projection';
 import { compileSort } from './query/sort';
@@ -88,10 +89,12 @@ export class Collection {
     const text = serialize(prepared);
     return this.db.write((ctx) => {
       const c = this.target(ctx);
-      if (c.has(prepared._id)) throw new UniqueConstraintError(this.name, '_id', prepared._id);
+      if (ctx.live(c, prepared._id)) throw new UniqueConstraintError(this.name, '_id', prepared._id);
       ctx.put(c, prepared, text);
-      this.counters.inserts++;
       return prepared;
+    }).then((doc) => {
+      this.counters.inserts++;
+      return doc;
     });
   }
 
@@ -111,11 +114,13 @@ export class Collection {
     return this.db.write((ctx) => {
       const c = this.target(ctx);
       for (let i = 0; i < prepared.length; i++) {
-        if (c.has(prepared[i]._id)) throw new UniqueConstraintError(this.name, '_id', prepared[i]._id);
+        if (ctx.live(c, prepared[i]._id)) throw new UniqueConstraintError(this.name, '_id', prepared[i]._id);
         ctx.put(c, prepared[i], texts[i]);
       }
-      this.counters.inserts += prepared.length;
       return prepared;
+    }).then((docs) => {
+      this.counters.inserts += docs.length;
+      return docs;
     });
   }
 
@@ -137,9 +142,12 @@ export class Collection {
     if (!isPlainObject(patch)) return Promise.reject(new ValidationError(`Collection "${this.name}": update(id, patch) expects patch to be an object like { "name": "x" }.`));
     return this.db.write((ctx) => {
       const c = this.target(ctx);
-      const old = this.live(c, id, ctx.now);
+      const old = ctx.live(c, id);
       if (!old) return null;
       return this.replaceWith(ctx, c, old, applyPatch(old, patch, ctx.nowIso));
+    }).then((doc) => {
+      if (doc) this.counters.updates++;
+      return doc;
     });
   }
 
@@ -147,10 +155,12 @@ export class Collection {
   remove(id: string): Promise<boolean> {
     return this.db.write((ctx) => {
       const c = this.target(ctx);
-      if (!this.live(c, id, ctx.now)) return false;
+      if (!ctx.live(c, id)) return false;
       ctx.remove(c, id);
-      this.counters.removes++;
       return true;
+    }).then((removed) => {
+      if (removed) this.counters.removes++;
+      return removed;
     });
   }
 
@@ -158,8 +168,10 @@ export class Collection {
   clear(): Promise<boolean> {
     return this.db.write((ctx) => {
       ctx.clear(this.target(ctx));
-      this.counters.clears++;
       return true;
+    }).then((done) => {
+      this.counters.clears++;
+      return done;
     });
   }
 
@@ -190,6 +202,9 @@ export class Collection {
         if (next !== old) modified++;
       }
       return { matchedCount: hits.length, modifiedCount: modified };
+    }).then((r) => {
+      this.counters.updates += r.modifiedCount;
+      return r;
     });
   }
 
@@ -210,6 +225,7 @@ export class Collection {
       const [old] = this.select(c, filter, match, ctx.now, 1);
       if (!old) return null;
       const next = this.replaceWith(ctx, c, old, applyUpdate(old, update, ctx.nowIso));
+      if (next !== old) ctx.afterCommit(() => this.counters.updates++);
       return options.returnOriginal ? old : next;
     });
   }
@@ -235,8 +251,10 @@ export class Collection {
       const c = this.target(ctx);
       const hits = this.select(c, filter, match, ctx.now, max);
       for (const d of hits) ctx.remove(c, d._id);
-      this.counters.removes += hits.length;
       return { deletedCount: hits.length };
+    }).then((r) => {
+      this.counters.removes += r.deletedCount;
+      return r;
     });
   }
 
@@ -245,7 +263,6 @@ export class Collection {
     const doc = deepFreeze(toJsonDocument({ ...next, _id: old._id }, this.name));
     if (sameContent(old, doc)) return old;
     ctx.put(c, doc);
-    this.counters.updates++;
     return doc;
   }
 
@@ -359,28 +376,29 @@ export class Collection {
       consider(c.get(query._id));
       return out;
     }
-    const ids = this.candidateIds(c, query);
-    if (ids) {
-      for (const id of ids) if (consider(c.get(id))) break;
+    const candidates = this.indexedCandidates(c, query);
+    if (candidates) {
+      for (const doc of candidates) if (consider(doc)) break;
     } else {
       for (const doc of c.values()) if (consider(doc)) break;
     }
     return out;
   }
 
-  private candidateIds(c: CollectionState, query: Query<Doc>): Set<string> | null {
+  /** The documents an index says may match (the smallest such set), or null for a scan. */
+  private indexedCandidates(c: CollectionState, query: Query<Doc>): Doc[] | null {
     if (c.indexes.size === 0 || !isPlainObject(query)) return null;
     const conditions = indexableConditions(query);
     if (conditions.size === 0) return null;
     c.ensureIndexes();
-    let best: Set<string> | null = null;
+    let best: { n: number; run: () => Doc[] } | null = null;
     for (const [field, cond] of conditions) {
       const idx = c.indexes.get(field);
       if (!idx) continue;
-      const ids = isEqCondition(cond) ? idx.idsEqual(cond.eq) : idx.idsInRange(cond);
-      if (!best || ids.size < best.size) best = ids;
+      const n = isEqCondition(cond) ? idx.countEqual(cond.eq) : idx.countInRange(cond);
+      if (!best || n < best.n) best = { n, run: () => (isEqCondition(cond) ? idx.docsEqual(cond.eq) : idx.docsInRange(cond)) };
     }
-    return best;
+    return best ? best.run() : null;
   }
 
   // --------------------------------------------------------------------------------------
@@ -437,11 +455,13 @@ export class Collection {
       const c = this.target(ctx);
       if (mode === 'replace') ctx.clear(c);
       for (const d of prepared) {
-        if (c.has(d._id)) throw new UniqueConstraintError(this.name, '_id', d._id);
+        if (ctx.live(c, d._id)) throw new UniqueConstraintError(this.name, '_id', d._id);
         ctx.put(c, d);
       }
-      this.counters.inserts += prepared.length;
       return prepared.length;
+    }).then((n) => {
+      this.counters.inserts += n;
+      return n;
     });
   }
 
@@ -482,7 +502,7 @@ export class Collection {
 
   /** @internal Emits to listeners; a throwing listener never disturbs the engine. */
   _emit(event: string, ...args: unknown[]): void {
-    for (const l of this.emitter.listeners(event)) {
+    for (const l of this.emitter.rawListeners(event)) {
       try {
         const r = (l as (...a: unknown[]) => unknown)(...args);
         if (r instanceof Promise) r.catch((err) => process.emitWarning(`WiseJSON "${this.name}" ${event} listener failed: ${String(err)}`));
@@ -511,7 +531,12 @@ export class Collection {
 
 /** Equal apart from `updatedAt`: such an update changes nothing and writes nothing. */
 function sameContent(a: Doc, b: Doc): boolean {
-  return JSON.stringify({ ...a, updatedAt: 0 }) === JSON.stringify({ ...b, updatedAt: 0 });
+  const keys = Object.keys(b);
+  if (keys.length !== Object.keys(a).length) return false;
+  for (const k of keys) {
+    if (k !== 'updatedAt' && !deepEqual(a[k], b[k])) return false;
+  }
+  return true;
 }
 
 function parseImport(text: string, file: string): Record<string, unknown>[] {

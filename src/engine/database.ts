@@ -367,6 +367,7 @@ export class WiseJSON extends EventEmitter {
     }
     this.emitChanges(events);
     for (const d of done) {
+      for (const fn of d.ctx.committed) fn();
       d.w.resolve(d.result);
       this.emitChanges(d.ctx.events);
     }

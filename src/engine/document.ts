@@ -51,7 +51,7 @@ export function prepareNewDocument(input: unknown, id: string, now: string, coll
   const doc: Doc = { _id: id };
   for (const key of Object.keys(input)) {
     if (key === '_id') continue;
-    doc[key] = input[key];
+    setOwn(doc, key, input[key]);
   }
   if (typeof input.createdAt !== 'string') doc.createdAt = now;
   doc.updatedAt = now;
@@ -98,13 +98,22 @@ function jsonCopy(v: unknown, depth: number): unknown {
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(v as object)) {
         const c = jsonCopy((v as Record<string, unknown>)[k], depth + 1);
-        if (c !== undefined) out[k] = c;
+        if (c !== undefined) setOwn(out, k, c);
       }
       return out;
     }
     default:
       return undefined; // functions, symbols, undefined
   }
+}
+
+/**
+ * Sets an own property; a key named "__proto__" (legal in JSON) becomes a plain field instead of
+ * changing the object's prototype.
+ */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 export function validateId(id: unknown, collection: string): string {

@@ -62,7 +62,7 @@ export class TransactionCollection {
       const c = ctx.collection(this.name);
       const id = isPlainObject(doc) && doc._id !== undefined ? validateId(doc._id, this.name) : this.newId();
       const prepared = deepFreeze(prepareNewDocument(doc, id, ctx.nowIso, this.name));
-      if (c.has(id)) throw new UniqueConstraintError(this.name, '_id', id);
+      if (ctx.live(c, id)) throw new UniqueConstraintError(this.name, '_id', id);
       ctx.put(c, prepared);
       return prepared;
     });
@@ -72,7 +72,7 @@ export class TransactionCollection {
     if (!isPlainObject(patch)) return Promise.reject(new ValidationError(`Transaction: update(id, patch) on "${this.name}" expects patch to be an object.`));
     return this.record((ctx) => {
       const c = ctx.collection(this.name);
-      const old = c.get(id);
+      const old = ctx.live(c, id);
       if (!old) return null;
       const doc = deepFreeze(toJsonDocument({ ...applyPatch(old, patch, ctx.nowIso), _id: old._id }, this.name));
       ctx.put(c, doc);
@@ -81,7 +81,10 @@ export class TransactionCollection {
   }
 
   remove(id: string): Promise<void> {
-    return this.record((ctx) => ctx.remove(ctx.collection(this.name), id) !== undefined);
+    return this.record((ctx) => {
+      const c = ctx.collection(this.name);
+      return ctx.live(c, id) !== undefined && ctx.remove(c, id) !== undefined;
+    });
   }
 
   clear(): Promise<void> {

@@ -8,7 +8,7 @@ const require = createRequire(import.meta.url);
 
 // Static engine metadata (kept here so writing the report never loads an engine).
 const ENGINE_INFO = {
-  wisejson: { label: 'WiseJSON (ours)', fsync: true, short: 'fsync per group commit' },
+  wisejson: { label: 'WiseJSON (ours)', fsync: true, short: 'on disk (O_DSYNC/fsync) per group commit' },
   sqlite: { label: 'SQLite WAL (better-sqlite3)', fsync: true, short: 'fsync per commit' },
   nedb: { label: 'NeDB', fsync: false, short: 'append, **no fsync**' },
   lokijs: { label: 'LokiJS', fsync: false, short: 'in memory, whole-db save at end, **no fsync**' },
@@ -133,7 +133,7 @@ export function buildMarkdown(data) {
   const legend = [
     '↑ higher is better, ↓ lower is better. Ratio columns are ours ÷ theirs in the row\'s unit: for ↑ rows > 1× means ours is faster, for ↓ rows < 1× means ours is faster/smaller.',
     '† the engine does not fsync these writes, so the comparison is against a non-durable write path.',
-    data.disk ? `The disk column is the raw ceiling for one-fsync-per-write, sampled (${S.diskSeconds} s of 200-byte appends + fdatasync) before each round of that row's workload, so it saw the same disk conditions; all ${results.disk.all.samples.length} samples pooled: ${int(results.disk.all.value)}/s, individual samples ${int(Math.min(...results.disk.all.samples))}–${int(Math.max(...results.disk.all.samples))}/s. Group commit (row 2) can exceed it; one fsync per awaited write (rows 1, 6) cannot.` : '',
+    data.disk ? `The disk column is the raw ceiling for one-fsync-per-write, sampled (${S.diskSeconds} s of 200-byte appends + fdatasync) before each round of that row's workload, so it saw the same disk conditions; all ${results.disk.all.samples.length} samples pooled: ${int(results.disk.all.value)}/s, individual samples ${int(Math.min(...results.disk.all.samples))}–${int(Math.max(...results.disk.all.samples))}/s. Group commit (row 2) can exceed it; with one durable write per awaited operation (rows 1, 6) it is roughly the ceiling (an \`O_DSYNC\` write into a preallocated file, as ours does, can be somewhat cheaper than append + fdatasync).` : '',
     `Rows 1–4 and 6 are split into ${S.rounds} rounds with the engines alternating (order rotated every round); ops/s = all operations ÷ (sum of the rounds' times + the final persist). Per-round times are in results.json.`,
     'LokiJS write rows include one `saveDatabase()` (whole db serialised and written) at the end of the workload; the single writes before it are memory-only.',
     'SQLite\'s API is synchronous: "32 in flight" still executes one fsync\'ed transaction after the other (no group commit). LokiJS queries use `$between [10, 13]` (its `find()` does not combine `$gte` and `$lt` on one field); results are checked to be identical for all engines.',
@@ -150,7 +150,7 @@ export function buildMarkdown(data) {
 
 const DURABILITY = `## What "durable" means for each engine
 
-- **WiseJSON (ours)**: \`insert\`/\`insertMany\`/\`updateOne\` resolve only after the log record is written and fsync'ed. Writes issued concurrently share one fsync (group commit), so throughput with many writes in flight can exceed the disk's fsync rate; one awaited write after another pays one fsync each.
+- **WiseJSON (ours)**: \`insert\`/\`insertMany\`/\`updateOne\` resolve only after their log record is on disk (the log segment is written with \`O_DSYNC\` / fdatasync'ed). Writes issued concurrently share one such durable write (group commit), so throughput with many writes in flight can exceed the disk's fsync rate; one awaited write after another pays one each.
 - **SQLite (better-sqlite3), WAL + \`synchronous=FULL\`**: every commit fsyncs the WAL before returning. Single writes are one transaction each; a bulk batch is one transaction. The driver is synchronous, so there is no group commit across "concurrent" callers.
 - **NeDB (@seald-io/nedb)**: each write is appended to the datafile with \`fs.appendFile\` and **not fsync'ed**. Data survives a process crash (it is in the OS page cache) but not a power loss / kernel crash. Loading a datafile rewrites (compacts) the whole file, and that rewrite is fsync'ed — it is part of NeDB's open time.
 - **LokiJS (fs adapter, autosave off)**: all data lives in memory. \`saveDatabase()\` serialises the **whole** database to \`file~\` and renames it over the file, **without fsync**. Anything written after the last save is lost on a crash (row 7d shows this). Here it is saved once at the end of each write workload, and that save is included in the workload's time.
@@ -168,7 +168,7 @@ function header(data) {
 - Data directory filesystem: ${data.filesystem}
 ${data.engineBuild ? `- WiseJSON build: dist/wise-json.js built ${data.engineBuild.mtime} (sha256 ${data.engineBuild.sha256}), git HEAD ${data.engineBuild.gitHead}${data.engineBuild.srcEngineDirty ? ' + uncommitted changes in src/engine' : ''}\n` : ''}- Compared: ${Object.entries(data.packages).map(([k, v]) => `${k} ${v ?? '(not installed)'}`).join(', ')}
 - Documents: ~200 bytes of JSON (\`{_id, name, email, age: i % 90, score, tags[3], city, active, note}\`), the same generator for every engine; ${S.bulk.toLocaleString('en-US')} docs in the large data set.
-- Each engine runs in its own worker process; workloads are run engine after engine (order rotated per workload, range-query runs interleaved). Open/kill/RSS measurements use a fresh process per engine. The machine is shared and noisy: treat differences under ~20 % as noise.
+- Each engine runs in its own long-lived worker process; workloads 1–4 and 6 run in ${S.rounds} rounds with the engines alternating, range-query runs alternate the same way, and the disk baseline is sampled between rounds. Open/kill/RSS measurements use a fresh process per engine and measurement. The machine is shared and noisy (see load average): treat differences under ~20–30 % as noise.
 - Total run time: ${data.elapsedSeconds} s. Raw numbers: \`test/bench/results.json\`.
 `;
 }

@@ -63,6 +63,15 @@ export class CollectionState {
     for (const idx of this.indexes.values()) idx.check(doc);
   }
 
+  /** Ids of other documents holding one of `doc`'s values in a unique index. */
+  uniqueHolders(doc: Doc): string[] {
+    const out: string[] = [];
+    if (this.indexes.size === 0) return out;
+    this.ensureIndexes();
+    for (const idx of this.indexes.values()) if (idx.unique) out.push(...idx.holders(doc));
+    return out;
+  }
+
   /** Stores `doc` (frozen) and returns the previous version. */
   put(doc: Doc): Doc | undefined {
     const old = this.docs.has(doc._id) ? this.get(doc._id) : undefined;

@@ -17,14 +17,15 @@ export interface RangeBounds {
 }
 
 /**
- * An index on one field (a dot path): value → document ids. Array fields are indexed by the
+ * An index on one field (a dot path): value → the documents holding it. Array fields are indexed by the
  * array and by each element (multikey), as the matcher's "array contains" needs. Documents
  * without the field are not indexed, so a unique index allows any number of them.
  * Range lookups use a sorted array of distinct values, built on the first range query and kept
  * up to date incrementally afterwards.
  */
 export class FieldIndex {
-  private readonly byKey = new Map<string, { value: unknown; ids: Set<string> }>();
+  /** Value key → the value and the documents holding it (by id). */
+  private readonly byKey = new Map<string, { value: unknown; docs: Map<string, Doc> }>();
   private sorted: { value: unknown; key: string }[] | null = null;
   /** Documents whose value at the field is (or passes through) an array. */
   private arrayValued = 0;
@@ -50,7 +51,7 @@ export class FieldIndex {
     for (const [key, value] of this.keysOf(doc)) {
       const entry = this.byKey.get(key);
       if (entry) {
-        for (const id of entry.ids) if (id !== doc._id) throw new UniqueConstraintError(this.collection, this.field, value);
+        for (const id of entry.docs.keys()) if (id !== doc._id) throw new UniqueConstraintError(this.collection, this.field, value);
       }
     }
   }
@@ -64,24 +65,34 @@ export class FieldIndex {
     return this.arrayValued > 0;
   }
 
+  /** Ids of other documents filed under any of `doc`'s values. */
+  holders(doc: Doc): string[] {
+    const out: string[] = [];
+    for (const key of this.keysOf(doc).keys()) {
+      const entry = this.byKey.get(key);
+      if (entry) for (const id of entry.docs.keys()) if (id !== doc._id) out.push(id);
+    }
+    return out;
+  }
+
   /** Files `doc` under its values; with `checkUnique`, first throws on a collision (adding nothing). */
   add(doc: Doc, checkUnique = false): void {
     const keys = this.keysOf(doc);
     if (checkUnique && this.unique) {
       for (const [key, value] of keys) {
         const entry = this.byKey.get(key);
-        if (entry) for (const id of entry.ids) if (id !== doc._id) throw new UniqueConstraintError(this.collection, this.field, value);
+        if (entry) for (const id of entry.docs.keys()) if (id !== doc._id) throw new UniqueConstraintError(this.collection, this.field, value);
       }
     }
     if (keys.size > 1 || hasArray(keys)) this.arrayValued++;
     for (const [key, value] of keys) {
       let entry = this.byKey.get(key);
       if (!entry) {
-        entry = { value, ids: new Set() };
+        entry = { value, docs: new Map() };
         this.byKey.set(key, entry);
         if (this.sorted) this.sortedInsert(value, key);
       }
-      entry.ids.add(doc._id);
+      entry.docs.set(doc._id, doc);
     }
   }
 
@@ -91,8 +102,8 @@ export class FieldIndex {
     for (const key of keys.keys()) {
       const entry = this.byKey.get(key);
       if (!entry) continue;
-      entry.ids.delete(doc._id);
-      if (entry.ids.size === 0) {
+      entry.docs.delete(doc._id);
+      if (entry.docs.size === 0) {
         this.byKey.delete(key);
         if (this.sorted) this.sortedRemove(entry.value);
       }
@@ -105,25 +116,35 @@ export class FieldIndex {
     this.sorted = null;
   }
 
-  /** Ids of documents holding any of `values` (exactly, or as an array element). */
-  idsEqual(values: unknown[]): Set<string> {
-    const out = new Set<string>();
+  /** Documents holding any of `values` (exactly, or as an array element). */
+  docsEqual(values: unknown[]): Doc[] {
+    const entries = [];
     for (const v of values) {
       const entry = this.byKey.get(valueKey(v));
-      if (entry) for (const id of entry.ids) out.add(id);
+      if (entry) entries.push(entry.docs);
     }
-    return out;
+    return collect(entries, this.multikey);
   }
 
-  /** Upper bound on `idsEqual(values).size`, cheap. */
+  /** How many documents `docsEqual(values)` returns at most (cheap, for choosing an index). */
   countEqual(values: unknown[]): number {
     let n = 0;
-    for (const v of values) n += this.byKey.get(valueKey(v))?.ids.size ?? 0;
+    for (const v of values) n += this.byKey.get(valueKey(v))?.docs.size ?? 0;
     return n;
   }
 
-  /** Ids of documents with a value in the range (compared within the bound's type class). */
-  idsInRange(bounds: RangeBounds): Set<string> {
+  /** Documents with a value in the range (compared within the bound's type class). */
+  docsInRange(bounds: RangeBounds): Doc[] {
+    return collect(this.rangeEntries(bounds), this.multikey);
+  }
+
+  countInRange(bounds: RangeBounds): number {
+    let n = 0;
+    for (const m of this.rangeEntries(bounds)) n += m.size;
+    return n;
+  }
+
+  private rangeEntries(bounds: RangeBounds): Map<string, Doc>[] {
     const b: RangeBounds = this.multikey && (bounds.gt !== undefined || bounds.gte !== undefined)
       ? { gt: bounds.gt, gte: bounds.gte }
       : bounds;
@@ -131,20 +152,16 @@ export class FieldIndex {
     const probe = b.gt ?? b.gte ?? b.lt ?? b.lte;
     let lo = 0;
     if (b.gt !== undefined || b.gte !== undefined) {
-      const bound = b.gt !== undefined ? b.gt : b.gte;
-      const strict = b.gt !== undefined;
-      lo = lowerBound(sorted, bound, strict);
+      lo = lowerBound(sorted, b.gt !== undefined ? b.gt : b.gte, b.gt !== undefined);
     }
     let hi = sorted.length;
     if (b.lt !== undefined || b.lte !== undefined) {
-      const bound = b.lt !== undefined ? b.lt : b.lte;
-      hi = lowerBound(sorted, bound, b.lte !== undefined);
+      hi = lowerBound(sorted, b.lt !== undefined ? b.lt : b.lte, b.lte !== undefined);
     }
-    const out = new Set<string>();
+    const out: Map<string, Doc>[] = [];
     for (let i = lo; i < hi; i++) {
       const { value, key } = sorted[i];
-      if (!sameTypeClass(value, probe)) continue;
-      for (const id of this.byKey.get(key)!.ids) out.add(id);
+      if (sameTypeClass(value, probe)) out.push(this.byKey.get(key)!.docs);
     }
     return out;
   }
@@ -184,6 +201,25 @@ function lowerBound(s: { value: unknown }[], bound: unknown, after: boolean): nu
     else hi = mid;
   }
   return lo;
+}
+
+/** The documents of several index entries; deduplicated when one document can be in several. */
+function collect(entries: Map<string, Doc>[], mayRepeat: boolean): Doc[] {
+  const out: Doc[] = [];
+  if (mayRepeat && entries.length > 1) {
+    const seen = new Set<string>();
+    for (const m of entries) {
+      for (const [id, doc] of m) {
+        if (!seen.has(id)) {
+          seen.add(id);
+          out.push(doc);
+        }
+      }
+    }
+    return out;
+  }
+  for (const m of entries) for (const doc of m.values()) out.push(doc);
+  return out;
 }
 
 function hasArray(keys: Map<string, unknown>): boolean {

@@ -1,4 +1,4 @@
-import { Doc, serialize } from '../document';
+import { Doc, isExpired, serialize } from '../document';
 import { Op } from '../storage/records';
 import { CollectionState } from './collection-state';
 import { ChangeEvent, DatabaseState } from './database-state';
@@ -33,8 +33,31 @@ export class WriteContext {
     return c;
   }
 
+  /**
+   * The live document with this id. An expired (TTL) one is invisible to every operation: it is
+   * removed here, as part of this commit, and reported as absent.
+   */
+  live(c: CollectionState, id: string): Doc | undefined {
+    const doc = c.get(id);
+    if (doc && c.ttlIds.has(id) && isExpired(doc, this.now)) {
+      this.remove(c, id, true);
+      return undefined;
+    }
+    return doc;
+  }
+
+  /** Runs `fn` once this commit is durable (never if it fails). */
+  afterCommit(fn: () => void): void {
+    this.committed.push(fn);
+  }
+
+  /** @internal */
+  readonly committed: (() => void)[] = [];
+
   /** Inserts or replaces `doc` (frozen; `text` is its serialised form). Throws on a unique violation. */
   put(c: CollectionState, doc: Doc, text: string = serialize(doc)): Doc | undefined {
+    // An expired document holding a unique value is invisible: it goes, as part of this commit.
+    if (c.ttlIds.size > 0) for (const id of c.uniqueHolders(doc)) this.live(c, id);
     c.checkUnique(doc);
     const old = c.put(doc);
     this.ops.push({ o: 'put', c: c.name, id: doc._id, doc: text });
@@ -96,5 +119,6 @@ export class WriteContext {
     this.undo.length = 0;
     this.ops.length = 0;
     this.events.length = 0;
+    this.committed.length = 0;
   }
 }

@@ -20,6 +20,14 @@ function isZeroHeader(buf: Buffer, pos: number, end: number): boolean {
   return true;
 }
 
+/** Commits up to this size are written synchronously (see append). */
+const SYNC_WRITE_MAX_BYTES = 64 * 1024;
+
+function writeAllSync(fd: number, buf: Buffer, pos: number): void {
+  let done = 0;
+  while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, pos + done);
+}
+
 const SEGMENT_RE = /^wal-(\d{16})\.log$/;
 
 export function segmentName(startLsn: number): string {
@@ -154,7 +162,11 @@ export class WriteAheadLog {
         if (this.extending) await this.extending;
         if (this.offset + buf.length > this.allocated) await this.preallocate(this.offset + buf.length);
       }
-      await writeAll(this.fd, buf, this.offset);
+      // A small commit is written synchronously: on a local disk its durable write takes a
+      // fraction of a millisecond, less than the thread-pool round trip an asynchronous write
+      // costs on top (the same trade SQLite makes for every commit). Large batches go async.
+      if (buf.length <= SYNC_WRITE_MAX_BYTES) writeAllSync(this.fd, buf, this.offset);
+      else await writeAll(this.fd, buf, this.offset);
     } catch (err) {
       // The file may now hold part of the write; zero it so the next append starts clean.
       try { await writeAll(this.fd, Buffer.alloc(buf.length), this.offset); } catch { /* the error below is what matters */ }

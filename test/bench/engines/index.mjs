@@ -1,5 +1,6 @@
 // Registry of benchmarked engines. Every adapter module default-exports:
-//   { name, label, durability, fsync: boolean, async open(dir) -> Handle }
+//   { name, async open(dir) -> Handle }
+// (labels and durability notes for the report live in ../report.mjs)
 // and every Handle implements the same async interface:
 //   insert(doc) -> doc             one write, via the engine's normal (durable if it has one) path
 //   insertMany(docs) -> docs|n     one batch

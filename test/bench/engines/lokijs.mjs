@@ -10,9 +10,6 @@ const call = (fn) => new Promise((resolve, reject) => fn((err) => (err ? reject(
 
 export default {
   name: 'lokijs',
-  label: 'LokiJS (fs adapter)',
-  fsync: false,
-  durability: 'in memory; saveDatabase() rewrites the whole db file (no fsync), called once at the end of each write workload',
   async open(dir) {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'bench.json');

@@ -6,9 +6,6 @@ import { join } from 'node:path';
 
 export default {
   name: 'nedb',
-  label: 'NeDB (@seald-io/nedb)',
-  fsync: false,
-  durability: 'each write appended to the datafile, no fsync (survives a process kill, not a power loss)',
   async open(dir) {
     mkdirSync(dir, { recursive: true });
     const ds = new Datastore({ filename: join(dir, 'bench.db') });

@@ -8,9 +8,6 @@ import { join } from 'node:path';
 
 export default {
   name: 'sqlite',
-  label: 'SQLite (better-sqlite3)',
-  fsync: true,
-  durability: 'WAL + synchronous=FULL: fsync of the WAL on every commit (one commit per single write, one per batch)',
   async open(dir) {
     mkdirSync(dir, { recursive: true });
     const db = new Database(join(dir, 'bench.sqlite'));

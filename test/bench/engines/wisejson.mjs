@@ -21,9 +21,6 @@ function loadClass() {
 
 export default {
   name: 'wisejson',
-  label: 'WiseJSON (ours)',
-  fsync: true,
-  durability: 'write resolves after fsync of its log record; concurrent writes share one fsync (group commit)',
   async open(dir) {
     const WiseJSON = loadClass();
     const db = new WiseJSON(dir);

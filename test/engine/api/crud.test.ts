@@ -78,6 +78,54 @@ describe('api: CRUD', () => {
       assert.deepEqual(again, doc);
     });
 
+    it('unusual _id values work and survive reopen', async () => {
+      const c = await t.db.collection('c');
+      const weird = ['he said "hi"', 'back\\slash', 'new\nline', '🎉 ünï', ' spaced ', '__proto__', 'constructor', 'toString', '{"_id":"x"}', 'x'.repeat(512)];
+      for (const id of weird) await c.insert({ _id: id, v: id });
+      const check = async (coll: typeof c): Promise<void> => {
+        for (const id of weird) assert.equal((await coll.getById(id))?.v, id, JSON.stringify(id));
+        assert.equal(await coll.count(), weird.length);
+        assert.equal(await coll.getById('x'), null);
+      };
+      await check(c);
+      await check(await (await t.reopen()).collection('c'));
+      await assert.rejects(c.insert({ _id: 'x'.repeat(513) }), ValidationError);
+    });
+
+    it('a document read from one collection can be inserted into another', async () => {
+      const a = await t.db.collection('a');
+      const b = await t.db.collection('b');
+      const doc = await a.insert({ _id: 'x', nested: { list: [1, { y: 2 }] } });
+      const copy = await b.insert(doc);
+      assert.equal(copy._id, 'x');
+      assert.deepEqual(copy.nested, doc.nested);
+      assert.equal(copy.createdAt, doc.createdAt, 'a given createdAt is kept');
+      await b.update('x', { $push: { 'nested.list': 3 } });
+      assert.deepEqual((await a.getById('x'))!.nested, { list: [1, { y: 2 }] });
+    });
+
+    it('a field named "__proto__" is kept as a plain field (or refused), never silently dropped', async () => {
+      const c = await t.db.collection('c');
+      const input = JSON.parse('{"_id":"p","__proto__":{"x":1},"a":1}') as Record<string, unknown>;
+      let stored = true;
+      try {
+        await c.insert(input);
+      } catch (err) {
+        assert.ok(err instanceof ValidationError, `only a ValidationError is acceptable, got ${String(err)}`);
+        stored = false;
+      }
+      assert.equal(({} as Record<string, unknown>).x, undefined, 'Object.prototype is untouched');
+      if (stored) {
+        const doc = (await c.getById('p'))!;
+        assert.ok(Object.prototype.hasOwnProperty.call(doc, '__proto__'), 'the field is kept');
+        assert.deepEqual(Object.getOwnPropertyDescriptor(doc, '__proto__')?.value, { x: 1 });
+        const again = (await (await t.reopen()).collection('c')).getById('p');
+        assert.ok(Object.prototype.hasOwnProperty.call(await again, '__proto__'), 'kept after reopen');
+      } else {
+        assert.equal(await c.count(), 0);
+      }
+    });
+
     it('rejects a duplicate _id with UniqueConstraintError and writes nothing', async () => {
       const c = await t.db.collection('c');
       await c.insert({ _id: 'x', v: 1 });

@@ -106,6 +106,20 @@ describe('api: database', () => {
     });
   });
 
+  describe('flushToDisk', () => {
+    it('writes a checkpoint; the data survives reopen', async () => {
+      const c = await t.db.collection('c');
+      await c.insertMany([{ _id: 'a' }, { _id: 'b' }]);
+      await c.flushToDisk();
+      const checkpoints = fs.readdirSync(path.join(t.dir, 'checkpoints')).filter((f) => f.endsWith('.ckpt'));
+      assert.ok(checkpoints.length >= 1, 'a checkpoint file exists');
+      await c.remove('a');
+      await t.db.flushToDisk();
+      const db = await t.reopen();
+      assert.deepEqual((await (await db.collection('c')).getAll()).map((d) => d._id), ['b']);
+    });
+  });
+
   describe('stats', () => {
     it('returns the count and the indexes', async () => {
       const c = await t.db.collection('c');
@@ -122,6 +136,20 @@ describe('api: database', () => {
       assert.equal(s.updates, 1);
       assert.equal(s.removes, 1);
       assert.equal(s.clears, 0);
+    });
+
+    it('does not count writes that failed and were rolled back', async () => {
+      const c = await t.db.collection('c');
+      await c.insertMany([{ _id: 'a', k: 1, n: 1 }, { _id: 'b', k: 1, n: 'text' }]);
+      const before = await c.stats();
+      // 'a' is updated in memory first, then 'b' fails: the whole updateMany is rolled back.
+      await assert.rejects(c.updateMany({ k: 1 }, { $inc: { n: 1 } }), ValidationError);
+      await assert.rejects(c.insertMany([{ _id: 'c' }, { _id: 'a' }]));
+      await assert.rejects(c.insert({ _id: 'a' }));
+      const after = await c.stats();
+      assert.deepEqual(after, before);
+      assert.equal(after.updates, 0);
+      assert.equal(after.inserts, 2);
     });
 
     it('of an empty or dropped collection', async () => {

@@ -152,6 +152,20 @@ describe('api: events', () => {
     }
   });
 
+  it('a listener may write to the database', async () => {
+    const c = await t.db.collection('c');
+    const log = await t.db.collection('log');
+    c.on('insert', (d) => {
+      void c.update((d as Doc)._id, { seen: true });
+      void log.insert({ about: (d as Doc)._id });
+    });
+    await c.insert({ _id: 'a' });
+    await c.insert({ _id: 'b' });
+    for (let i = 0; i < 100 && (await log.count()) < 2; i++) await sleep(5);
+    assert.equal(await log.count(), 2);
+    assert.equal(await c.count({ seen: true }), 2);
+  });
+
   it('off removes a listener', async () => {
     const c = await t.db.collection('c');
     let n = 0;

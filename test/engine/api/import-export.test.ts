@@ -55,6 +55,14 @@ describe('api: import and export', () => {
       assert.deepEqual(ids(await c.getAll()), ['1', '2']);
     });
 
+    it('a UTF-8 byte order mark at the start of the file is accepted', async () => {
+      const c = await t.db.collection('c');
+      const file = t.file('bom.json');
+      fs.writeFileSync(file, '\uFEFF[{"_id":"1","name":"ünï"}]');
+      assert.equal(await c.importJson(file), 1);
+      assert.equal((await c.getById('1'))!.name, 'ünï');
+    });
+
     it('an empty collection exports [] (or nothing as JSON Lines) and imports 0 documents', async () => {
       const c = await t.db.collection('empty');
       const json = t.file('e.json');

@@ -89,6 +89,14 @@ describe('api: collection names', () => {
     assert.deepEqual(await db.getCollectionNames(), ['Mid', 'alpha', 'zeta']);
   });
 
+  it('concurrent collection() calls for one new name create it once', async () => {
+    const handles = await Promise.all(Array.from({ length: 20 }, () => t.db.collection('same')));
+    assert.equal(new Set(handles).size, 1, 'one handle per name');
+    assert.deepEqual(await t.db.getCollectionNames(), ['same']);
+    const db = await t.reopen();
+    assert.deepEqual(await db.getCollectionNames(), ['same']);
+  });
+
   it('dropCollection deletes documents and indexes, durably', async () => {
     const c = await t.db.collection('gone');
     await c.createIndex('u', { unique: true });

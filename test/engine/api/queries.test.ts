@@ -221,6 +221,14 @@ describe('api: queries', () => {
       assert.deepEqual(noId, { name: 'Dee', age: 13, tags: 'x', address: { city: 'Oslo' } });
     });
 
+    it('{ _id: 0 } alone excludes only _id', async () => {
+      const doc = await people.findOne({ _id: 'd' }, { _id: 0 });
+      assert.ok(doc);
+      assert.ok(!Object.prototype.hasOwnProperty.call(doc, '_id'));
+      assert.equal(doc.name, 'Dee');
+      assert.ok(typeof doc.createdAt === 'string');
+    });
+
     it('works with sort and limit (sorting on a field that is projected away)', async () => {
       const docs = await people.find({ age: { $type: 'number' } }, { name: 1, _id: 0 }, { sort: { age: 1 }, limit: 2 });
       assert.deepEqual(docs, [{ name: 'bob' }, { name: 'Dee' }]);

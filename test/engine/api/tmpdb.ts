@@ -51,11 +51,20 @@ export class TmpDb {
     return this.open(options);
   }
 
-  /** Total bytes of the write-ahead log segments right now. */
+  /**
+   * Bytes of log records written so far, over all segments. Segments are preallocated with zeros,
+   * so the file sizes say nothing: count up to the last non-zero byte of each segment (a record
+   * always ends with its JSON text, never with a zero byte).
+   */
   walBytes(): number {
     const walDir = path.join(this.dir, 'wal');
     let n = 0;
-    for (const name of fs.readdirSync(walDir)) n += fs.statSync(path.join(walDir, name)).size;
+    for (const name of fs.readdirSync(walDir)) {
+      const buf = fs.readFileSync(path.join(walDir, name));
+      let end = buf.length;
+      while (end > 0 && buf[end - 1] === 0) end--;
+      n += end;
+    }
     return n;
   }
 

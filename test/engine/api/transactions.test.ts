@@ -65,6 +65,23 @@ describe('api: transactions', () => {
     assert.deepEqual(ids(await (await db.collection('b')).getAll()), ['b3']);
   });
 
+  it('unique checks inside a transaction see its earlier steps', async () => {
+    const u = await t.db.collection('u');
+    await u.createIndex('email', { unique: true });
+    await u.insert({ _id: 'x', email: 'a@x' });
+    const txn = t.db.beginTransaction();
+    await txn.collection('u').update('x', { email: 'b@x' }); // frees a@x
+    await txn.collection('u').insert({ _id: 'y', email: 'a@x' }); // takes it
+    await txn.collection('u').remove('x');
+    await txn.collection('u').insert({ _id: 'x', email: 'c@x' }); // the same _id again, after its removal
+    await txn.commit();
+    assert.deepEqual((await u.find({}, { email: 1 }, { sort: { _id: 1 } })), [{ _id: 'x', email: 'c@x' }, { _id: 'y', email: 'a@x' }]);
+    const db = await t.reopen();
+    const u2 = await db.collection('u');
+    assert.deepEqual(ids(await u2.find({ email: 'a@x' })), ['y']);
+    await assert.rejects(u2.insert({ email: 'c@x' }), UniqueConstraintError);
+  });
+
   it('rollback discards every step', async () => {
     const a = await t.db.collection('a');
     await a.insert({ _id: 'x', v: 1 });

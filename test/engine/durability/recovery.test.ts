@@ -162,6 +162,7 @@ describe('recovery', function () {
     for (let i = 0; i < 200; i++) await c.insert({ _id: `d${i}`, k: i });
     for (let i = 0; i < 200; i += 3) await c.update(`d${i}`, { k: 1000 + i });
     for (let i = 1; i < 200; i += 3) await c.remove(`d${i}`);
+    await db.flushToDisk(); // let the checkpoint in flight finish its clean-up
     assert.ok(checkpoints(dbPath).length <= 2, 'old checkpoints were not removed');
     assert.ok(segments(dbPath).length < 40, `old segments were not removed (${segments(dbPath).length})`);
     await db.close();
