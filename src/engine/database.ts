@@ -162,16 +162,17 @@ export class WiseJSON extends EventEmitter {
         let ttl: Set<string>[] = [];
         const cp = await readCheckpoint(
           file,
-          (header) => {
+          (header, text) => {
             targets = header.collections.map((c) => {
               const cs = new CollectionState(c.name);
+              cs.setBase(text);
               state.collections.set(c.name, cs);
               for (const def of c.indexes) cs.declareIndex(def);
               return cs;
             });
             ttl = header.collections.map((c) => new Set(c.ttl));
           },
-          (ci, id, text) => targets[ci].putText(id, text, ttl[ci].has(id)),
+          (ci, id, offset) => targets[ci].putBase(id, offset, ttl[ci].size > 0 && ttl[ci].has(id)),
         );
         lsn = cp.lsn;
         break;
@@ -476,7 +477,7 @@ export class WiseJSON extends EventEmitter {
   private async snapshotAndRotate(): Promise<Snapshot> {
     const collections: CheckpointCollection[] = [];
     for (const c of this.state.collections.values()) {
-      collections.push({ name: c.name, indexes: c.indexDefinitions(), docs: [...c.docs.values()], count: c.docs.size, ttl: [...c.ttlIds] });
+      collections.push({ name: c.name, indexes: c.indexDefinitions(), docs: c.storedAll(), count: c.docs.size, ttl: [...c.ttlIds] });
     }
     const snapshot = { lsn: this.wal.lastLsn, collections };
     await this.wal.rotate();
@@ -604,15 +605,16 @@ function diffStates(before: DatabaseState, after: DatabaseState): ChangeEvent[] 
   for (const [name, a] of after.collections) {
     const b = before.collections.get(name);
     if (!b) events.push({ coll: name, kind: 'collection-created' });
-    for (const [id, stored] of a.docs) {
-      const old = b?.docs.get(id);
-      if (old === undefined) {
+    for (const id of a.docs.keys()) {
+      if (!b?.has(id)) {
         events.push({ coll: name, kind: 'insert', doc: a.get(id)! });
-      } else if (old !== stored) {
-        const oldText = typeof old === 'string' ? old : JSON.stringify(old);
-        const newText = typeof stored === 'string' ? stored : JSON.stringify(stored);
-        if (oldText !== newText) events.push({ coll: name, kind: 'update', doc: a.get(id)!, old: b!.get(id)! });
+        continue;
       }
+      const before = b.stored(id)!;
+      const after = a.stored(id)!;
+      const oldText = typeof before === 'string' ? before : JSON.stringify(before);
+      const newText = typeof after === 'string' ? after : JSON.stringify(after);
+      if (oldText !== newText) events.push({ coll: name, kind: 'update', doc: a.get(id)!, old: b.get(id)! });
     }
   }
   return events;

@@ -1,8 +1,12 @@
 import { Doc, expiresAt, parseStored } from '../document';
 import { FieldIndex, IndexDefinition } from './field-index';
 
-/** A document as held in memory: parsed and frozen, or still the JSON text it was loaded as. */
-export type Stored = Doc | string;
+/**
+ * A document as held in memory: parsed and frozen; or still the JSON text it was read as from
+ * the log; or, for a document loaded from a checkpoint and not read since, the offset of its line
+ * in the checkpoint's text (no string is made for it until it is read).
+ */
+export type Stored = Doc | string | number;
 
 /**
  * The in-memory contents of one collection: documents by id and the field indexes. Documents
@@ -15,8 +19,33 @@ export class CollectionState {
   /** Ids of documents that carry `expireAt` or `ttl`. */
   readonly ttlIds = new Set<string>();
   private indexesBuilt = true;
+  /** The text of the checkpoint this collection was loaded from (see Stored). */
+  private base = '';
 
   constructor(readonly name: string) {}
+
+  /** Makes `text` the checkpoint text that numeric entries point into. */
+  setBase(text: string): void {
+    this.base = text;
+  }
+
+  private text(s: string | number): string {
+    return typeof s === 'string' ? s : this.base.slice(s, this.base.indexOf('\n', s));
+  }
+
+  /** The stored JSON text of a document not parsed yet, or the parsed document. */
+  stored(id: string): string | Doc | undefined {
+    const s = this.docs.get(id);
+    return typeof s === 'number' ? this.text(s) : s;
+  }
+
+  /** Everything stored, for a checkpoint: JSON text or parsed documents. */
+  storedAll(): (string | Doc)[] {
+    const out: (string | Doc)[] = new Array(this.docs.size);
+    let i = 0;
+    for (const s of this.docs.values()) out[i++] = typeof s === 'number' ? this.text(s) : s;
+    return out;
+  }
 
   get size(): number {
     return this.docs.size;
@@ -28,8 +57,8 @@ export class CollectionState {
 
   get(id: string): Doc | undefined {
     const s = this.docs.get(id);
-    if (typeof s !== 'string') return s;
-    const doc = parseStored(s);
+    if (s === undefined || typeof s === 'object') return s;
+    const doc = parseStored(this.text(s));
     this.docs.set(id, doc);
     return doc;
   }
@@ -37,8 +66,8 @@ export class CollectionState {
   /** Every document, parsed. */
   *values(): IterableIterator<Doc> {
     for (const [id, s] of this.docs) {
-      if (typeof s === 'string') {
-        const doc = parseStored(s);
+      if (typeof s !== 'object') {
+        const doc = parseStored(this.text(s));
         this.docs.set(id, doc);
         yield doc;
       } else {
@@ -89,9 +118,9 @@ export class CollectionState {
 
   /**
    * Stores a document from the log or a checkpoint, without parsing it when nothing needs it.
-   * `hasTtl` says whether it carries `expireAt`/`ttl` (checkpoints record that; log replay looks).
+   * `hasTtl` says whether it carries `expireAt`/`ttl` (the log and checkpoints record that).
    */
-  putText(id: string, text: string, hasTtl = text.includes('"expireAt":') || text.includes('"ttl":')): void {
+  putText(id: string, text: string, hasTtl: boolean): void {
     if (this.indexes.size > 0 && this.indexesBuilt) {
       this.put(parseStored(text));
       return;
@@ -99,6 +128,12 @@ export class CollectionState {
     this.docs.set(id, text);
     if (hasTtl) this.ttlIds.add(id);
     else if (this.ttlIds.size > 0) this.ttlIds.delete(id);
+  }
+
+  /** Stores a document loaded from a checkpoint: its line starts at `offset` of the base text. */
+  putBase(id: string, offset: number, hasTtl: boolean): void {
+    this.docs.set(id, offset);
+    if (hasTtl) this.ttlIds.add(id);
   }
 
   delete(id: string): Doc | undefined {

@@ -47,7 +47,7 @@ export class DatabaseState {
           const old = c.put(doc);
           events.push(old ? { coll: op.c, kind: 'update', doc, old } : { coll: op.c, kind: 'insert', doc });
         } else {
-          c.putText(op.id, op.doc);
+          c.putText(op.id, op.doc, op.ttl === true);
         }
         return;
       case 'del': {

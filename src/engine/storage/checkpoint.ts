@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { CorruptionError } from '../errors';
-import { fsClose, fsFsync, fsOpen, fsyncDir, isNotFound, writeAll } from './fsutil';
+import { fsClose, fsFstat, fsFsync, fsOpen, fsyncDir, isNotFound, readRange, writeAll } from './fsutil';
 
 /**
  * A checkpoint is the whole database state at one LSN, in one file:
@@ -37,8 +37,11 @@ export interface LoadedCheckpoint {
   collections: LoadedCollection[];
 }
 
-/** Receives each stored document as `(collection index, id, JSON text)`; parsed later, on read. */
-export type DocumentSink = (collection: number, id: string, text: string) => void;
+/**
+ * Receives each stored document as `(collection index, id, offset)`: its JSON text is the line
+ * that starts at `offset` of the checkpoint text handed to the header callback.
+ */
+export type DocumentSink = (collection: number, id: string, offset: number) => void;
 
 const NAME_RE = /^ckpt-(\d{16})\.ckpt$/;
 
@@ -119,8 +122,8 @@ export async function writeCheckpoint(dir: string, lsn: number, collections: Che
  * collections). Throws CorruptionError when it is incomplete or damaged (checked by footer and
  * checksum before anything is handed out).
  */
-export async function readCheckpoint(file: string, onHeader: (cp: LoadedCheckpoint) => void, sink: DocumentSink): Promise<LoadedCheckpoint> {
-  const buf = await fs.promises.readFile(file);
+export async function readCheckpoint(file: string, onHeader: (cp: LoadedCheckpoint, text: string) => void, sink: DocumentSink): Promise<LoadedCheckpoint> {
+  const buf = await readWhole(file);
   const footerStart = buf.lastIndexOf(10, buf.length - 2) + 1;
   let footer: { end?: boolean; lsn?: number; bytes?: number; crc?: number };
   try {
@@ -146,28 +149,40 @@ export async function readCheckpoint(file: string, onHeader: (cp: LoadedCheckpoi
     collections: header.collections.map((c) => ({ name: c.name, indexes: c.indexes, count: c.count, ttl: c.ttl ?? [] })),
   };
   let pos = nl + 1;
-  onHeader(loaded);
+  onHeader(loaded, text);
   header.collections.forEach((c, ci) => {
     for (let i = 0; i < c.count; i++) {
       nl = text.indexOf('\n', pos);
       if (nl < 0) throw new CorruptionError(file, pos, `collection "${c.name}" has fewer documents than the checkpoint header says`);
-      const line = text.slice(pos, nl);
-      sink(ci, idOfDocumentLine(line), line);
+      sink(ci, idAt(text, pos, nl), pos);
       pos = nl + 1;
     }
   });
   return loaded;
 }
 
+/** Reads a file with as few system calls as possible (readFile would take 512 KiB at a time). */
+async function readWhole(file: string): Promise<Buffer> {
+  const fd = await fsOpen(file, 'r');
+  try {
+    const size = (await fsFstat(fd)).size;
+    return await readRange(fd, 0, size);
+  } finally {
+    await fsClose(fd);
+  }
+}
+
 /**
  * Our serialiser writes `_id` first, so the id of a stored line can be read without parsing the
  * document: the fast path that lets a 100k-document database open in tens of milliseconds.
  */
-export function idOfDocumentLine(line: string): string {
-  if (line.startsWith('{"_id":"')) {
-    const end = line.indexOf('"', 8);
-    const raw = line.slice(8, end);
-    if (end > 0 && raw.indexOf('\\') < 0) return raw;
+function idAt(text: string, start: number, end: number): string {
+  if (text.startsWith('{"_id":"', start)) {
+    const close = text.indexOf('"', start + 8);
+    if (close > 0 && close < end) {
+      const raw = text.slice(start + 8, close);
+      if (raw.indexOf('\\') < 0) return raw;
+    }
   }
-  return (JSON.parse(line) as { _id: string })._id;
+  return (JSON.parse(text.slice(start, end)) as { _id: string })._id;
 }

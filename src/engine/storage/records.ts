@@ -6,7 +6,7 @@ import { CorruptionError } from '../errors';
  * database fast).
  */
 export type Op =
-  | { o: 'put'; c: string; id: string; doc: string }
+  | { o: 'put'; c: string; id: string; doc: string; ttl?: true }
   | { o: 'del'; c: string; id: string; ttl?: true }
   | { o: 'clear'; c: string }
   | { o: 'coll'; c: string }
@@ -21,21 +21,33 @@ export interface LogRecord {
 }
 
 /**
- * A record's payload is UTF-8 text, one JSON value a line: a header `{"lsn":N,"n":K}`, then K
- * op lines, each `put` followed by the document's own line. JSON.stringify never emits a raw
- * newline, so lines split unambiguously. A seal record `{"seal":N}` ends a segment and names the
- * first LSN of the next one.
+ * A record's payload is UTF-8 text: a header line `{"lsn":N,"ops":[…]}` describing every op (a
+ * `put` without its document), then one line per `put`, in order, holding the document's JSON.
+ * JSON.stringify never emits a raw newline, so lines split unambiguously, and a replay parses one
+ * header per record while the documents stay text until read. A seal record `{"seal":N}` ends a
+ * segment and names the first LSN of the next one.
  */
 export function encodeRecord(rec: LogRecord): Buffer {
-  let text = `{"lsn":${rec.lsn},"n":${rec.ops.length}}`;
+  // Consecutive puts to one collection share a header entry {o:"puts",c,ids,ttl?}: one JSON
+  // array of ids parses far faster than an object per document.
+  const header: unknown[] = [];
+  let run: { o: 'puts'; c: string; ids: string[]; ttl?: number[] } | null = null;
+  let docs = '';
   for (const op of rec.ops) {
     if (op.o === 'put') {
-      text += `\n{"o":"put","c":${JSON.stringify(op.c)},"id":${JSON.stringify(op.id)}}\n${op.doc}`;
+      if (!run || run.c !== op.c) {
+        run = { o: 'puts', c: op.c, ids: [] };
+        header.push(run);
+      }
+      if (op.ttl) (run.ttl ??= []).push(run.ids.length);
+      run.ids.push(op.id);
+      docs += '\n' + op.doc;
     } else {
-      text += '\n' + JSON.stringify(op);
+      run = null;
+      header.push(op);
     }
   }
-  return Buffer.from(text, 'utf8');
+  return Buffer.from(`{"lsn":${rec.lsn},"ops":${JSON.stringify(header)}}${docs}`, 'utf8');
 }
 
 export function encodeSeal(nextLsn: number): Buffer {
@@ -46,31 +58,41 @@ export type DecodedPayload = { seal: number } | { record: LogRecord };
 
 export function decodePayload(buf: Buffer, start: number, end: number, file: string): DecodedPayload {
   const text = buf.toString('utf8', start, end);
-  const lines = text.split('\n');
-  let header: { lsn?: number; n?: number; seal?: number };
+  let nl = text.indexOf('\n');
+  if (nl < 0) nl = text.length;
+  let header: { lsn?: number; ops?: Op[]; seal?: number };
   try {
-    header = JSON.parse(lines[0]);
+    header = JSON.parse(text.slice(0, nl));
   } catch {
     throw new CorruptionError(file, start, 'record header is not JSON');
   }
   if (typeof header.seal === 'number') return { seal: header.seal };
-  if (typeof header.lsn !== 'number' || typeof header.n !== 'number') {
+  if (typeof header.lsn !== 'number' || !Array.isArray(header.ops)) {
     throw new CorruptionError(file, start, 'record header has no lsn');
   }
-  const ops: Op[] = new Array(header.n);
-  let line = 1;
-  for (let i = 0; i < header.n; i++) {
-    const op = JSON.parse(lines[line++]) as Op;
-    if (op.o === 'put') {
-      const doc = lines[line++];
-      if (doc === undefined) throw new CorruptionError(file, start, 'put without a document');
-      op.doc = doc;
-    } else if (!KNOWN_OPS.has(op.o)) {
-      throw new CorruptionError(file, start, `unknown operation "${String(op.o)}" (written by a newer version of WiseJSON?)`);
+  const ops: Op[] = [];
+  let pos = nl + 1;
+  const nextLine = (): string => {
+    if (pos > text.length) throw new CorruptionError(file, start, 'put without a document');
+    let next = text.indexOf('\n', pos);
+    if (next < 0) next = text.length;
+    const line = text.slice(pos, next);
+    pos = next + 1;
+    return line;
+  };
+  for (const entry of header.ops as (Op | { o: 'puts'; c: string; ids: string[]; ttl?: number[] })[]) {
+    if (entry.o === 'puts') {
+      const ttl = entry.ttl ? new Set(entry.ttl) : null;
+      for (let i = 0; i < entry.ids.length; i++) {
+        ops.push(ttl?.has(i) ? { o: 'put', c: entry.c, id: entry.ids[i], doc: nextLine(), ttl: true } : { o: 'put', c: entry.c, id: entry.ids[i], doc: nextLine() });
+      }
+    } else if (KNOWN_OPS.has(entry.o)) {
+      ops.push(entry);
+    } else {
+      throw new CorruptionError(file, start, `unknown operation "${String(entry.o)}" (written by a newer version of WiseJSON?)`);
     }
-    ops[i] = op;
   }
   return { record: { lsn: header.lsn, ops } };
 }
 
-const KNOWN_OPS = new Set(['put', 'del', 'clear', 'coll', 'drop', 'idx', 'unidx']);
+const KNOWN_OPS = new Set(['del', 'clear', 'coll', 'drop', 'idx', 'unidx']);

@@ -9,6 +9,7 @@ import {
 
 /** Records are read in chunks of this size (grown when one record is larger). */
 const READ_CHUNK_BYTES = 64 * 1024;
+const RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024;
 /** Segments grow by zero-filled steps between these sizes. */
 const PREALLOCATE_MIN_BYTES = 64 * 1024;
 const PREALLOCATE_MAX_BYTES = 1024 * 1024;
@@ -257,7 +258,9 @@ export class WriteAheadLog {
     const fd = this.fd!;
     const file = this.segment!.file;
     const size = (await fsFstat(fd)).size;
-    let want = READ_CHUNK_BYTES;
+    // Recovery reads big chunks (the whole log is needed); tailing reads small ones (usually
+    // there is little new, and segments are mostly preallocated zeros).
+    let want = mode === 'recover-last' || mode === 'recover-sealed' ? RECOVERY_CHUNK_BYTES : READ_CHUNK_BYTES;
     while (this.offset < size) {
       const buf = await readRange(fd, this.offset, Math.min(size, this.offset + want));
       const end = buf.length;
