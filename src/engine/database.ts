@@ -23,6 +23,11 @@ const LEASE_MAX_MS = 100;
 /** After handing over, wait this long before taking it again. */
 const LEASE_YIELD_MS = 15;
 
+/** close() writes a checkpoint when the log since the last one has this many records… */
+const CLOSE_CHECKPOINT_RECORDS = 1000;
+/** …or this many bytes. */
+const CLOSE_CHECKPOINT_BYTES = 4 * 1024 * 1024;
+
 interface PendingWrite {
   build: (ctx: WriteContext) => unknown;
   resolve: (v: unknown) => void;
@@ -548,7 +553,7 @@ export class WiseJSON extends EventEmitter {
     if (this.closed || this.closing) throw new DatabaseClosedError(`Database ${this.dbPath}`);
   }
 
-  /** Finishes pending writes, writes a final checkpoint, and releases the folder. */
+  /** Finishes pending writes, writes a checkpoint if the log has grown much, and releases the folder. */
   close(): Promise<void> {
     if (!this.closing) this.closing = this.doClose();
     return this.closing;
@@ -569,7 +574,9 @@ export class WiseJSON extends EventEmitter {
     }
     while (this.committing) await this.committing;
     if (this.checkpointRunning) await this.checkpointRunning.catch(() => undefined);
-    if (!this.failure && this.wal.recordsSinceCheckpoint > 0) {
+    // A short log tail replays in milliseconds at the next open; rewriting every document for it
+    // would not pay. Larger tails are folded into a checkpoint so the next open is fast.
+    if (!this.failure && (this.wal.recordsSinceCheckpoint >= CLOSE_CHECKPOINT_RECORDS || this.wal.bytesSinceCheckpoint >= CLOSE_CHECKPOINT_BYTES)) {
       await new Promise<void>((resolve, reject) => {
         this.checkpointWanted.push({ resolve, reject });
         this.kick();

@@ -30,7 +30,12 @@ export class FieldIndex {
   /** Documents whose value at the field is (or passes through) an array. */
   private arrayValued = 0;
 
-  constructor(readonly collection: string, readonly field: string, readonly unique: boolean) {}
+  /** The field is a plain top-level name (no dots). */
+  private readonly topLevel: boolean;
+
+  constructor(readonly collection: string, readonly field: string, readonly unique: boolean) {
+    this.topLevel = !field.includes('.');
+  }
 
   get definition(): IndexDefinition {
     return { field: this.field, unique: this.unique };
@@ -38,6 +43,15 @@ export class FieldIndex {
 
   keysOf(doc: Doc): Map<string, unknown> {
     const keys = new Map<string, unknown>();
+    if (this.topLevel) {
+      // The common case, a top-level field holding a scalar: no path walk.
+      const v = doc[this.field];
+      if (v === null || v === undefined) return keys;
+      if (typeof v !== 'object') {
+        keys.set(valueKey(v), v);
+        return keys;
+      }
+    }
     for (const v of getPathValues(doc, this.field)) {
       if (v === null || v === undefined) continue;
       keys.set(valueKey(v), v);
@@ -77,36 +91,61 @@ export class FieldIndex {
 
   /** Files `doc` under its values; with `checkUnique`, first throws on a collision (adding nothing). */
   add(doc: Doc, checkUnique = false): void {
+    const single = this.scalarOf(doc);
+    if (single !== NOT_SCALAR) {
+      if (single === undefined) return;
+      const key = valueKey(single);
+      if (checkUnique && this.unique) this.assertFree(key, single, doc._id);
+      this.file(key, single, doc);
+      return;
+    }
     const keys = this.keysOf(doc);
-    if (checkUnique && this.unique) {
-      for (const [key, value] of keys) {
-        const entry = this.byKey.get(key);
-        if (entry) for (const id of entry.docs.keys()) if (id !== doc._id) throw new UniqueConstraintError(this.collection, this.field, value);
-      }
-    }
+    if (checkUnique && this.unique) for (const [key, value] of keys) this.assertFree(key, value, doc._id);
     if (keys.size > 1 || hasArray(keys)) this.arrayValued++;
-    for (const [key, value] of keys) {
-      let entry = this.byKey.get(key);
-      if (!entry) {
-        entry = { value, docs: new Map() };
-        this.byKey.set(key, entry);
-        if (this.sorted) this.sortedInsert(value, key);
-      }
-      entry.docs.set(doc._id, doc);
-    }
+    for (const [key, value] of keys) this.file(key, value, doc);
   }
 
   remove(doc: Doc): void {
+    const single = this.scalarOf(doc);
+    if (single !== NOT_SCALAR) {
+      if (single !== undefined) this.unfile(valueKey(single), doc._id);
+      return;
+    }
     const keys = this.keysOf(doc);
     if (keys.size > 1 || hasArray(keys)) this.arrayValued--;
-    for (const key of keys.keys()) {
-      const entry = this.byKey.get(key);
-      if (!entry) continue;
-      entry.docs.delete(doc._id);
-      if (entry.docs.size === 0) {
-        this.byKey.delete(key);
-        if (this.sorted) this.sortedRemove(entry.value);
-      }
+    for (const key of keys.keys()) this.unfile(key, doc._id);
+  }
+
+  /** The field's value when it is a top-level scalar (undefined when absent), else NOT_SCALAR. */
+  private scalarOf(doc: Doc): unknown {
+    if (!this.topLevel) return NOT_SCALAR;
+    const v = doc[this.field];
+    if (v === null || v === undefined) return undefined;
+    return typeof v === 'object' ? NOT_SCALAR : v;
+  }
+
+  private assertFree(key: string, value: unknown, id: string): void {
+    const entry = this.byKey.get(key);
+    if (entry) for (const other of entry.docs.keys()) if (other !== id) throw new UniqueConstraintError(this.collection, this.field, value);
+  }
+
+  private file(key: string, value: unknown, doc: Doc): void {
+    let entry = this.byKey.get(key);
+    if (!entry) {
+      entry = { value, docs: new Map() };
+      this.byKey.set(key, entry);
+      if (this.sorted) this.sortedInsert(value, key);
+    }
+    entry.docs.set(doc._id, doc);
+  }
+
+  private unfile(key: string, id: string): void {
+    const entry = this.byKey.get(key);
+    if (!entry) return;
+    entry.docs.delete(id);
+    if (entry.docs.size === 0) {
+      this.byKey.delete(key);
+      if (this.sorted) this.sortedRemove(entry.value);
     }
   }
 
@@ -221,6 +260,8 @@ function collect(entries: Map<string, Doc>[], mayRepeat: boolean): Doc[] {
   for (const m of entries) for (const doc of m.values()) out.push(doc);
   return out;
 }
+
+const NOT_SCALAR = Symbol('not a scalar');
 
 function hasArray(keys: Map<string, unknown>): boolean {
   for (const v of keys.values()) if (Array.isArray(v)) return true;
