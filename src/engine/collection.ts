@@ -8,7 +8,8 @@ import { UniqueConstraintError, ValidationError } from './errors';
 import { toCsv } from './export/csv';
 import { compileQuery, Query } from './query/match';
 import { deepEqual } from './query/values';
-import { indexableConditions, isEqCondition } from './query/plan';
+import { Condition, indexableConditions, isEqCondition } from './query/plan';
+import { FieldIndex } from './state/field-index';
 import { compileProjection } from './query/projection';
 import { compileSort } from './query/sort';
 import { applyPatch, applyUpdate } from './query/update';
@@ -81,12 +82,12 @@ export class Collection {
   /** Inserts a document; `_id` is generated when absent. Resolves with the stored document. */
   insert(doc: Record<string, unknown>): Promise<Doc> {
     let prepared: Doc;
+    let text: string;
     try {
-      prepared = this.prepareInsert(doc, new Date().toISOString());
+      [prepared, text] = this.prepareInsert(doc, new Date().toISOString());
     } catch (err) {
       return Promise.reject(err);
     }
-    const text = serialize(prepared);
     return this.db.write((ctx) => {
       const c = this.target(ctx);
       if (ctx.live(c, prepared._id)) throw new UniqueConstraintError(this.name, '_id', prepared._id);
@@ -106,8 +107,9 @@ export class Collection {
     let texts: string[];
     try {
       const now = new Date().toISOString();
-      prepared = docs.map((d) => this.prepareInsert(d, now));
-      texts = prepared.map(serialize);
+      prepared = new Array(docs.length);
+      texts = new Array(docs.length);
+      for (let i = 0; i < docs.length; i++) [prepared[i], texts[i]] = this.prepareInsert(docs[i], now);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -124,9 +126,12 @@ export class Collection {
     });
   }
 
-  private prepareInsert(doc: unknown, now: string): Doc {
+  /** The stored form of a new document and its JSON text (serialised before it is frozen: faster). */
+  private prepareInsert(doc: unknown, now: string): [Doc, string] {
     const id = isPlainObject(doc) && doc._id !== undefined ? validateId(doc._id, this.name) : this.newId();
-    return deepFreeze(prepareNewDocument(doc, id, now, this.name));
+    const prepared = prepareNewDocument(doc, id, now, this.name);
+    const text = serialize(prepared);
+    return [deepFreeze(prepared), text];
   }
 
   private newId(): string {
@@ -260,9 +265,10 @@ export class Collection {
 
   /** Normalises, freezes and stores `next` in place of `old`; returns `old` if nothing changed. */
   private replaceWith(ctx: WriteContext, c: CollectionState, old: Doc, next: Record<string, unknown>): Doc {
-    const doc = deepFreeze(toJsonDocument({ ...next, _id: old._id }, this.name));
+    const doc = toJsonDocument(keepSystemFields(old, next), this.name);
     if (sameContent(old, doc)) return old;
-    ctx.put(c, doc);
+    const text = serialize(doc); // before freezing: JSON.stringify is faster on unfrozen objects
+    ctx.put(c, deepFreeze(doc), text);
     return doc;
   }
 
@@ -312,7 +318,8 @@ export class Collection {
       docs.sort(compileSort(options.sort));
       docs = docs.slice(skip, skip + limit);
     } else {
-      docs = this.select(c, query, match, Date.now(), skip + limit).slice(skip);
+      docs = this.select(c, query, match, Date.now(), skip + limit);
+      if (skip > 0) docs = docs.slice(skip);
     }
     return project ? docs.map((d) => project(d) as Doc) : docs;
   }
@@ -358,47 +365,48 @@ export class Collection {
   private select(c: CollectionState, query: Query<Doc>, match: (d: Doc) => boolean, now: number, max: number): Doc[] {
     const out: Doc[] = [];
     if (max <= 0) return out;
-    const checkTtl = c.ttlIds.size > 0;
-    const consider = (doc: Doc | undefined): boolean => {
-      if (!doc) return false;
-      if (checkTtl && c.ttlIds.has(doc._id) && isExpired(doc, now)) {
-        this.scheduleExpiry();
-        return false;
-      }
-      if (match(doc)) {
-        out.push(doc);
-        if (out.length >= max) return true;
-      }
-      return false;
-    };
-    // `_id` equality needs no index.
+    let source: Iterable<Doc>;
     if (isPlainObject(query) && typeof query._id === 'string') {
-      consider(c.get(query._id));
-      return out;
-    }
-    const candidates = this.indexedCandidates(c, query);
-    if (candidates) {
-      for (const doc of candidates) if (consider(doc)) break;
+      const doc = c.get(query._id); // `_id` equality needs no index
+      source = doc ? [doc] : [];
     } else {
-      for (const doc of c.values()) if (consider(doc)) break;
+      const indexed = this.indexedCandidates(c, query);
+      // The index answered the whole query exactly: its result is the answer.
+      if (indexed && indexed.exact && c.ttlIds.size === 0) return indexed.docs.length > max ? indexed.docs.slice(0, max) : indexed.docs;
+      source = indexed?.docs ?? c.values();
+    }
+    const ttl = c.ttlIds.size > 0 ? c.ttlIds : null;
+    for (const doc of source) {
+      if (ttl !== null && ttl.has(doc._id) && isExpired(doc, now)) {
+        this.scheduleExpiry();
+        continue;
+      }
+      if (match(doc) && out.push(doc) >= max) break;
     }
     return out;
   }
 
-  /** The documents an index says may match (the smallest such set), or null for a scan. */
-  private indexedCandidates(c: CollectionState, query: Query<Doc>): Doc[] | null {
+  /**
+   * The documents an index says may match (the smallest such set), or null for a scan. `exact`
+   * when the query is one condition on one field that the index answers precisely (a range or
+   * equality on scalars, the field never holding several values), so no document needs checking.
+   */
+  private indexedCandidates(c: CollectionState, query: Query<Doc>): { docs: Doc[]; exact: boolean } | null {
     if (c.indexes.size === 0 || !isPlainObject(query)) return null;
     const conditions = indexableConditions(query);
     if (conditions.size === 0) return null;
     c.ensureIndexes();
-    let best: { n: number; run: () => Doc[] } | null = null;
+    let best: { n: number; field: string; idx: FieldIndex; cond: Condition } | null = null;
     for (const [field, cond] of conditions) {
       const idx = c.indexes.get(field);
       if (!idx) continue;
       const n = isEqCondition(cond) ? idx.countEqual(cond.eq) : idx.countInRange(cond);
-      if (!best || n < best.n) best = { n, run: () => (isEqCondition(cond) ? idx.docsEqual(cond.eq) : idx.docsInRange(cond)) };
+      if (!best || n < best.n) best = { n, field, idx, cond };
     }
-    return best ? best.run() : null;
+    if (!best) return null;
+    const { field, idx, cond } = best;
+    const docs = isEqCondition(cond) ? idx.docsEqual(cond.eq) : idx.docsInRange(cond);
+    return { docs, exact: !idx.multikey && isSoleCondition(query, field, cond) };
   }
 
   // --------------------------------------------------------------------------------------
@@ -467,7 +475,7 @@ export class Collection {
 
   /** Imported documents keep their own timestamps when they have them. */
   private prepareImported(d: Record<string, unknown>, now: string): Doc {
-    const doc = this.prepareInsert(d, now);
+    const [doc] = this.prepareInsert(d, now);
     if (typeof d.updatedAt === 'string') return deepFreeze({ ...doc, updatedAt: d.updatedAt });
     return doc;
   }
@@ -527,6 +535,39 @@ export class Collection {
   _emitClosed(): void {
     this._emit('closed');
   }
+}
+
+const RANGE_OPS = new Set(['$gt', '$gte', '$lt', '$lte']);
+
+/** True when `query` is exactly `cond` on `field` and nothing else (see indexedCandidates). */
+function isSoleCondition(query: Record<string, unknown>, field: string, cond: Condition): boolean {
+  const keys = Object.keys(query);
+  if (keys.length !== 1 || keys[0] !== field) return false;
+  const q = query[field];
+  if (isEqCondition(cond)) {
+    if (q === null || typeof q !== 'object') return cond.eq.length === 1 && cond.eq[0] === q;
+    const ops = Object.keys(q);
+    if (ops.length !== 1) return false;
+    const v = (q as Record<string, unknown>)[ops[0]];
+    if (ops[0] === '$eq') return cond.eq.length === 1 && cond.eq[0] === v;
+    if (ops[0] === '$in') return Array.isArray(v) && v.length === cond.eq.length && v.every((x, i) => x === cond.eq[i]);
+    return false;
+  }
+  if (q === null || typeof q !== 'object' || Array.isArray(q) || q instanceof RegExp) return false;
+  const r = cond as Record<string, unknown>;
+  for (const op of Object.keys(q)) {
+    if (!RANGE_OPS.has(op)) return false;
+    if (r[op.slice(1)] !== (q as Record<string, unknown>)[op]) return false; // a bound the plan dropped
+  }
+  return true;
+}
+
+/** A local update keeps `_id` and the synced version `_v` of the document it replaces. */
+function keepSystemFields(old: Doc, next: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...next, _id: old._id };
+  if (old._v !== undefined) out._v = old._v;
+  else delete out._v;
+  return out;
 }
 
 /** Equal apart from `updatedAt`: such an update changes nothing and writes nothing. */

@@ -11,8 +11,9 @@ import { WriteLock } from './storage/lock';
 import { encodeRecord, LogRecord } from './storage/records';
 import { listSegments, WriteAheadLog } from './storage/wal';
 import { CollectionState } from './state/collection-state';
+import { PulledChange, rebase, SyncState, versionOf } from './state/sync-state';
 import { ChangeEvent, DatabaseState } from './state/database-state';
-import { Doc, isExpired } from './document';
+import { deepFreeze, Doc, isExpired, toJsonDocument } from './document';
 import { WriteContext } from './state/write-context';
 import { Transaction } from './transaction';
 
@@ -37,6 +38,8 @@ interface PendingWrite {
 interface Snapshot {
   lsn: number;
   collections: CheckpointCollection[];
+  /** The sync bookkeeping (outbox, cursors), copied at the snapshot's LSN. */
+  sync: unknown;
 }
 
 /** Database metadata, written once when the database is created. */
@@ -81,6 +84,8 @@ export class WiseJSON extends EventEmitter {
   private checkpointRunning: Promise<void> | null = null;
   private failure: WiseJSONError | null = null;
   private timers: NodeJS.Timeout[] = [];
+  /** Server time minus local time, as the sync client last estimated it (for HLC stamps). */
+  clockOffsetMs = 0;
   private leaseHeld = false;
   private leaseSince = 0;
   private leaseYieldUntil = 0;
@@ -179,6 +184,7 @@ export class WiseJSON extends EventEmitter {
           },
           (ci, id, offset) => targets[ci].putBase(id, offset, ttl[ci].size > 0 && ttl[ci].has(id)),
         );
+        state.sync = SyncState.fromJSON(cp.extra.sync as Parameters<typeof SyncState.fromJSON>[0]);
         lsn = cp.lsn;
         break;
       } catch (err) {
@@ -322,7 +328,7 @@ export class WiseJSON extends EventEmitter {
     try {
       const now = Date.now();
       for (const w of batch) {
-        const ctx = new WriteContext(this.state, now);
+        const ctx = new WriteContext(this.state, now, this.meta?.replicaId ?? '', this.clockOffsetMs);
         try {
           const result = w.build(ctx);
           if (ctx.ops.length === 0) w.resolve(result);
@@ -467,6 +473,83 @@ export class WiseJSON extends EventEmitter {
   }
 
   // ---------------------------------------------------------------------------------------
+  // Sync support (used by src/sync/SyncManager)
+
+  /** @internal The sync bookkeeping: outbox, cursors, clock. */
+  get _sync(): SyncState {
+    return this.state.sync;
+  }
+
+  /** @internal Turns sync on (dataset) or off (null) for a collection, durably. */
+  async _configureSync(coll: string, dataset: string | null): Promise<void> {
+    await this.init();
+    await this.write((ctx) => {
+      if (dataset !== null) ctx.collection(coll);
+      ctx.configureSync(coll, dataset);
+    });
+  }
+
+  /** @internal Drops outbox ops the server acknowledged. */
+  async _acknowledge(upTo: number, colls: string[]): Promise<void> {
+    await this.write((ctx) => ctx.ack(upTo, colls));
+  }
+
+  /**
+   * @internal Applies one pulled page and the cursor it reached, as one commit: every change
+   * rebased under the pending local ops of its document, then the cursor of each collection.
+   * Returns the documents that changed locally.
+   */
+  async _applyPulled(changes: PulledChange[], cursors: Map<string, string | null>, hlc: string): Promise<number> {
+    return this.write((ctx) => {
+      ctx.remote = true;
+      let n = 0;
+      for (const change of changes) {
+        const c = ctx.collection(change.coll);
+        const pending = this.state.sync.outbox.filter((o) => o.coll === change.coll && o.id === change.id);
+        const next = rebase(change, pending);
+        if (next) {
+          ctx.put(c, deepFreeze(toJsonDocument(next, change.coll)));
+          n++;
+        } else if (c.has(change.id)) {
+          ctx.remove(c, change.id);
+          n++;
+        }
+      }
+      for (const [coll, cursor] of cursors) ctx.setCursor(coll, cursor, hlc);
+      return n;
+    });
+  }
+
+  /**
+   * @internal After the server lost history (410, new epoch): pull again from the start; local
+   * documents that were synced before (`_v` > 0), have no pending change and did not come back
+   * were deleted on the server meanwhile. Documents never synced, or with pending changes, stay.
+   */
+  async _forgetUnconfirmed(coll: string, confirmed: Set<string>): Promise<number> {
+    return this.write((ctx) => {
+      ctx.remote = true;
+      const c = this.state.collections.get(coll);
+      if (!c) return 0;
+      const pending = new Set(this.state.sync.outbox.filter((o) => o.coll === coll).map((o) => o.id));
+      let n = 0;
+      for (const doc of [...c.values()]) {
+        if (versionOf(doc) > 0 && !pending.has(doc._id) && !confirmed.has(doc._id)) {
+          ctx.remove(c, doc._id);
+          n++;
+        }
+      }
+      return n;
+    });
+  }
+
+  /** @internal Resets the pull cursor of collections (a reconcile after 410 or an epoch change). */
+  async _resetCursor(colls: string[]): Promise<void> {
+    await this.write((ctx) => {
+      for (const coll of colls) ctx.setCursor(coll, null, this.state.sync.hlc);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
   // Checkpoints
 
   /** Writes a checkpoint now (all data so far in one file) and trims the log. */
@@ -484,7 +567,7 @@ export class WiseJSON extends EventEmitter {
     for (const c of this.state.collections.values()) {
       collections.push({ name: c.name, indexes: c.indexDefinitions(), docs: c.storedAll(), count: c.docs.size, ttl: [...c.ttlIds] });
     }
-    const snapshot = { lsn: this.wal.lastLsn, collections };
+    const snapshot = { lsn: this.wal.lastLsn, collections, sync: JSON.parse(JSON.stringify(this.state.sync)) as unknown };
     await this.wal.rotate();
     this.wal.recordsSinceCheckpoint = 0;
     this.wal.bytesSinceCheckpoint = 0;
@@ -493,7 +576,7 @@ export class WiseJSON extends EventEmitter {
 
   private async writeSnapshot(s: Snapshot): Promise<void> {
     if (this.checkpointRunning) await this.checkpointRunning.catch(() => undefined);
-    await writeCheckpoint(this.checkpointDir, s.lsn, s.collections);
+    await writeCheckpoint(this.checkpointDir, s.lsn, s.collections, { sync: s.sync });
     // Keep `checkpointsToKeep` checkpoints and the log back to the oldest of them.
     const all = await listCheckpoints(this.checkpointDir);
     const kept = all.slice(0, this.options.checkpointsToKeep);

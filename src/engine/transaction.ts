@@ -74,7 +74,10 @@ export class TransactionCollection {
       const c = ctx.collection(this.name);
       const old = ctx.live(c, id);
       if (!old) return null;
-      const doc = deepFreeze(toJsonDocument({ ...applyPatch(old, patch, ctx.nowIso), _id: old._id }, this.name));
+      const next: Record<string, unknown> = { ...applyPatch(old, patch, ctx.nowIso), _id: old._id };
+      if (old._v !== undefined) next._v = old._v;
+      else delete next._v;
+      const doc = deepFreeze(toJsonDocument(next, this.name));
       ctx.put(c, doc);
       return doc;
     });

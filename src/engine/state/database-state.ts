@@ -1,6 +1,7 @@
 import { Doc, parseStored } from '../document';
 import { LogRecord, Op } from '../storage/records';
 import { CollectionState } from './collection-state';
+import { SyncState } from './sync-state';
 
 /** A change to report to listeners once it is durable (or, for another process's, once read). */
 export type ChangeEvent =
@@ -14,6 +15,7 @@ export type ChangeEvent =
 /** All collections of one database, in memory. */
 export class DatabaseState {
   readonly collections = new Map<string, CollectionState>();
+  sync = new SyncState();
 
   collection(name: string): CollectionState | undefined {
     return this.collections.get(name);
@@ -38,6 +40,24 @@ export class DatabaseState {
       case 'drop':
         if (this.collections.delete(op.c)) events?.push({ coll: op.c, kind: 'collection-dropped' });
         return;
+      case 'synccfg':
+        if (op.ds === null) this.sync.collections.delete(op.c);
+        else this.sync.collections.set(op.c, { dataset: op.ds, cursor: this.sync.collections.get(op.c)?.dataset === op.ds ? this.sync.collections.get(op.c)!.cursor : null });
+        return;
+      case 'out':
+        this.sync.outbox.push(op.e);
+        if (op.e.seq > this.sync.seq) this.sync.seq = op.e.seq;
+        if (op.e.hlc > this.sync.hlc) this.sync.hlc = op.e.hlc;
+        return;
+      case 'ack':
+        this.sync.ack(op.upTo, op.cs);
+        return;
+      case 'cursor': {
+        const cfg = this.sync.collections.get(op.c);
+        if (cfg) cfg.cursor = op.cursor;
+        if (op.hlc > this.sync.hlc) this.sync.hlc = op.hlc;
+        return;
+      }
     }
     const c = this.ensure(op.c, events);
     switch (op.o) {

@@ -1,4 +1,6 @@
 import { Doc, isExpired, serialize } from '../document';
+import { HybridLogicalClock } from '../../sync/hlc';
+import { describeChange, OutboxOp, versionOf } from './sync-state';
 import { Op } from '../storage/records';
 import { CollectionState } from './collection-state';
 import { ChangeEvent, DatabaseState } from './database-state';
@@ -14,7 +16,81 @@ export class WriteContext {
   readonly events: ChangeEvent[] = [];
   private readonly undo: (() => void)[] = [];
 
-  constructor(readonly state: DatabaseState, readonly now: number) {}
+  /**
+   * True while applying changes pulled from the sync server: they are not local changes, so they
+   * go to no outbox.
+   */
+  remote = false;
+
+  constructor(readonly state: DatabaseState, readonly now: number, private readonly replicaId = '', private readonly clockOffsetMs = 0) {}
+
+  /**
+   * Records a local change of a sync-enabled collection in the outbox, in this same commit:
+   * the next `seq`, a fresh HLC stamp, the version it was based on, and what changed.
+   */
+  private capture(c: CollectionState, id: string, old: Doc | undefined, doc: Doc | undefined): void {
+    if (this.remote || !this.replicaId) return;
+    const sync = this.state.sync;
+    if (!sync.collections.has(c.name)) return;
+    const change = describeChange(old, doc);
+    if (!change) return;
+    const prevSeq = sync.seq;
+    const prevHlc = sync.hlc;
+    const offset = this.clockOffsetMs;
+    const hlc = new HybridLogicalClock(this.replicaId, { last: prevHlc || undefined, now: () => Date.now() + offset }).tick();
+    const op: OutboxOp = { seq: prevSeq + 1, hlc, coll: c.name, id, base: versionOf(old), ...change };
+    sync.seq = op.seq;
+    sync.hlc = hlc;
+    sync.outbox.push(op);
+    this.ops.push({ o: 'out', e: op });
+    this.undo.push(() => {
+      sync.outbox.pop();
+      sync.seq = prevSeq;
+      sync.hlc = prevHlc;
+    });
+  }
+
+  /** Turns sync on for a collection (dataset) or off (null); persisted, never the key. */
+  configureSync(name: string, dataset: string | null): void {
+    const sync = this.state.sync;
+    const previous = sync.collections.get(name);
+    if ((previous?.dataset ?? null) === dataset) return;
+    if (dataset === null) sync.collections.delete(name);
+    else sync.collections.set(name, { dataset, cursor: null });
+    this.ops.push({ o: 'synccfg', c: name, ds: dataset });
+    this.undo.push(() => {
+      if (previous) sync.collections.set(name, previous);
+      else sync.collections.delete(name);
+    });
+  }
+
+  /** Drops acknowledged outbox ops. */
+  ack(upTo: number, colls: string[] | null): void {
+    const sync = this.state.sync;
+    const before = [...sync.outbox];
+    if (sync.ack(upTo, colls) === 0) return;
+    this.ops.push({ o: 'ack', upTo, cs: colls });
+    this.undo.push(() => {
+      sync.outbox.length = 0;
+      sync.outbox.push(...before);
+    });
+  }
+
+  /** Records the pull cursor reached by a page (in the same commit as the page's changes). */
+  setCursor(name: string, cursor: string | null, hlc: string): void {
+    const sync = this.state.sync;
+    const cfg = sync.collections.get(name);
+    if (!cfg) return;
+    const prevCursor = cfg.cursor;
+    const prevHlc = sync.hlc;
+    cfg.cursor = cursor;
+    if (hlc > sync.hlc) sync.hlc = hlc;
+    this.ops.push({ o: 'cursor', c: name, cursor, hlc: sync.hlc });
+    this.undo.push(() => {
+      cfg.cursor = prevCursor;
+      sync.hlc = prevHlc;
+    });
+  }
 
   get nowIso(): string {
     return new Date(this.now).toISOString();
@@ -69,6 +145,7 @@ export class WriteContext {
   remove(c: CollectionState, id: string, ttl = false): Doc | undefined {
     const old = c.delete(id);
     if (!old) return undefined;
+    this.capture(c, id, old, undefined);
     this.ops.push(ttl ? { o: 'del', c: c.name, id, ttl: true } : { o: 'del', c: c.name, id });
     this.events.push({ coll: c.name, kind: 'remove', old });
     this.undo.push(() => { c.put(old); });
@@ -78,6 +155,7 @@ export class WriteContext {
   clear(c: CollectionState): number {
     const saved = [...c.values()];
     c.clear();
+    for (const d of saved) this.capture(c, d._id, d, undefined);
     this.ops.push({ o: 'clear', c: c.name });
     this.events.push({ coll: c.name, kind: 'clear' });
     this.undo.push(() => { for (const d of saved) c.put(d); });

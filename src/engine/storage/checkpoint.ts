@@ -35,6 +35,8 @@ export interface LoadedCheckpoint {
   lsn: number;
   file: string;
   collections: LoadedCollection[];
+  /** Whatever else the writer put in the header (the sync bookkeeping). */
+  extra: Record<string, unknown>;
 }
 
 /**
@@ -67,7 +69,7 @@ export async function listCheckpoints(dir: string): Promise<{ lsn: number; file:
 
 const CHUNK_BYTES = 1 << 20;
 
-export async function writeCheckpoint(dir: string, lsn: number, collections: CheckpointCollection[]): Promise<string> {
+export async function writeCheckpoint(dir: string, lsn: number, collections: CheckpointCollection[], extra: Record<string, unknown> = {}): Promise<string> {
   await fs.promises.mkdir(dir, { recursive: true });
   const file = path.join(dir, checkpointName(lsn));
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
@@ -87,6 +89,7 @@ export async function writeCheckpoint(dir: string, lsn: number, collections: Che
       lsn,
       createdAt: new Date().toISOString(),
       collections: collections.map((c) => ({ name: c.name, count: c.count, indexes: c.indexes, ttl: c.ttl })),
+      extra,
     };
     await write(JSON.stringify(header) + '\n');
     for (const c of collections) {
@@ -142,11 +145,13 @@ export async function readCheckpoint(file: string, onHeader: (cp: LoadedCheckpoi
   const header = JSON.parse(text.slice(0, nl)) as {
     lsn: number;
     collections: { name: string; count: number; indexes: { field: string; unique: boolean }[]; ttl?: string[] }[];
+    extra?: Record<string, unknown>;
   };
   const loaded: LoadedCheckpoint = {
     lsn: header.lsn,
     file,
     collections: header.collections.map((c) => ({ name: c.name, indexes: c.indexes, count: c.count, ttl: c.ttl ?? [] })),
+    extra: header.extra ?? {},
   };
   let pos = nl + 1;
   onHeader(loaded, text);

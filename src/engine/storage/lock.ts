@@ -28,19 +28,54 @@ export class WriteLock {
   private release: (() => Promise<void>) | null = null;
   private compromised: Error | null = null;
 
-  constructor(private readonly dbDir: string, private readonly staleMs: number) {}
+  /**
+   * @param name the lock's file name in the folder: `write.lock` for commits, `sync.lock` for
+   * the one process that runs the sync loop.
+   */
+  constructor(private readonly dbDir: string, private readonly staleMs: number, private readonly name = 'write.lock') {}
 
   get lockPath(): string {
-    return path.join(this.dbDir, 'write.lock');
+    return path.join(this.dbDir, this.name);
   }
 
   private get ownerPath(): string {
-    return path.join(this.dbDir, 'write.lock.owner');
+    return `${this.lockPath}.owner`;
   }
 
   /** Touched by a process waiting for the lock, so the holder knows to hand it over. */
   private get wantPath(): string {
-    return path.join(this.dbDir, 'write.lock.want');
+    return `${this.lockPath}.want`;
+  }
+
+  /** Takes the lock if it is free (or its owner is dead); false if a live process holds it. */
+  async tryAcquire(): Promise<boolean> {
+    if (this.release) return true;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        this.compromised = null;
+        this.release = await lockfile.lock(this.dbDir, {
+          lockfilePath: this.lockPath,
+          realpath: false,
+          stale: this.staleMs,
+          update: Math.max(1000, Math.floor(this.staleMs / 2)),
+          retries: 0,
+          onCompromised: (err) => {
+            this.compromised = err;
+            this.release = null;
+          },
+        });
+        await this.recordOwner();
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw new LockError(`Could not take ${this.lockPath}: ${(err as Error).message}.`, err);
+        if (!(await this.takeOverFromDeadOwner())) return false;
+      }
+    }
+    return false;
+  }
+
+  get held(): boolean {
+    return this.release !== null && this.compromised === null;
   }
 
   private lastWant = 0;

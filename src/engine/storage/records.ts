@@ -1,4 +1,5 @@
 import { CorruptionError } from '../errors';
+import type { OutboxOp } from '../state/sync-state';
 
 /**
  * One change inside a log record. A `put` carries the stored document as JSON text, so a
@@ -12,7 +13,15 @@ export type Op =
   | { o: 'coll'; c: string }
   | { o: 'drop'; c: string }
   | { o: 'idx'; c: string; f: string; u: boolean }
-  | { o: 'unidx'; c: string; f: string };
+  | { o: 'unidx'; c: string; f: string }
+  /** Sync turned on (`ds` = dataset) or off (`ds` = null) for collection `c`. */
+  | { o: 'synccfg'; c: string; ds: string | null }
+  /** A local change to push (same record as the change). */
+  | { o: 'out'; e: OutboxOp }
+  /** The server acknowledged every op of collections `cs` (all when null) up to `upTo`. */
+  | { o: 'ack'; upTo: number; cs: string[] | null }
+  /** A pull page was applied (same record as its changes): the new cursor and clock. */
+  | { o: 'cursor'; c: string; cursor: string | null; hlc: string };
 
 /** A log record: everything one commit (a write, a batch or a transaction) changed. */
 export interface LogRecord {
@@ -95,4 +104,4 @@ export function decodePayload(buf: Buffer, start: number, end: number, file: str
   return { record: { lsn: header.lsn, ops } };
 }
 
-const KNOWN_OPS = new Set(['del', 'clear', 'coll', 'drop', 'idx', 'unidx']);
+const KNOWN_OPS = new Set(['del', 'clear', 'coll', 'drop', 'idx', 'unidx', 'synccfg', 'out', 'ack', 'cursor']);

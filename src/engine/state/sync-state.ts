@@ -1,0 +1,142 @@
+import { Doc } from '../document';
+
+/**
+ * One local change waiting to be pushed to the sync server: the wire op of protocol docsync/1
+ * (`{seq, hlc, coll, id, kind, base, doc | set/unset}`). It is written in the same log record as
+ * the change itself, so it is exactly as durable, and it leaves the outbox only when the server
+ * has acknowledged its `seq` — checkpoints carry it over, never drop it.
+ */
+export interface OutboxOp {
+  seq: number;
+  hlc: string;
+  coll: string;
+  id: string;
+  kind: 'put' | 'patch' | 'del';
+  /** The server version the change was based on (0 = never synced). */
+  base: number;
+  doc?: Record<string, unknown>;
+  set?: Record<string, unknown>;
+  unset?: string[];
+}
+
+/** A collection's sync settings that must survive restarts (never the URL's key). */
+export interface CollectionSync {
+  dataset: string;
+  /** The pull cursor `"<epoch>:<v>"`, advanced only by applied pull pages; null = from the start. */
+  cursor: string | null;
+}
+
+/** System fields: merged by the server, never sent as user changes. */
+const LOCAL_ONLY = new Set(['_v']);
+
+/** The database's sync bookkeeping, held in memory and persisted through the log and checkpoints. */
+export class SyncState {
+  /** The last `seq` given to a local change (never reused, also after a crash). */
+  seq = 0;
+  /** The hybrid logical clock's high-water mark. */
+  hlc = '';
+  /** Pending changes, in `seq` order. */
+  readonly outbox: OutboxOp[] = [];
+  /** Collections with sync enabled. */
+  readonly collections = new Map<string, CollectionSync>();
+
+  pending(coll?: string): OutboxOp[] {
+    return coll === undefined ? [...this.outbox] : this.outbox.filter((o) => o.coll === coll);
+  }
+
+  /** Removes acknowledged ops of `colls` with `seq <= upTo`; returns how many. */
+  ack(upTo: number, colls: readonly string[] | null): number {
+    let removed = 0;
+    for (let i = this.outbox.length - 1; i >= 0; i--) {
+      const op = this.outbox[i];
+      if (op.seq <= upTo && (colls === null || colls.includes(op.coll))) {
+        this.outbox.splice(i, 1);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  toJSON(): { seq: number; hlc: string; outbox: OutboxOp[]; collections: [string, CollectionSync][] } {
+    return { seq: this.seq, hlc: this.hlc, outbox: this.outbox, collections: [...this.collections] };
+  }
+
+  static fromJSON(j: ReturnType<SyncState['toJSON']> | undefined): SyncState {
+    const s = new SyncState();
+    if (!j) return s;
+    s.seq = j.seq;
+    s.hlc = j.hlc;
+    s.outbox.push(...j.outbox);
+    for (const [c, v] of j.collections) s.collections.set(c, v);
+    return s;
+  }
+}
+
+/** The wire form of a local change: what changed between `old` and `doc` (top-level fields). */
+export function describeChange(old: Doc | undefined, doc: Doc | undefined): Pick<OutboxOp, 'kind' | 'doc' | 'set' | 'unset'> | null {
+  if (!doc) return { kind: 'del' };
+  if (!old) return { kind: 'put', doc: withoutLocal(doc) };
+  const set: Record<string, unknown> = {};
+  const unset: string[] = [];
+  let changed = false;
+  for (const k of Object.keys(doc)) {
+    if (LOCAL_ONLY.has(k)) continue;
+    if (!(k in old) || JSON.stringify(old[k]) !== JSON.stringify(doc[k])) {
+      set[k] = doc[k];
+      changed = true;
+    }
+  }
+  for (const k of Object.keys(old)) {
+    if (!LOCAL_ONLY.has(k) && !(k in doc)) {
+      unset.push(k);
+      changed = true;
+    }
+  }
+  if (!changed) return null;
+  const out: Pick<OutboxOp, 'kind' | 'set' | 'unset'> = { kind: 'patch' };
+  if (Object.keys(set).length) out.set = set;
+  if (unset.length) out.unset = unset;
+  return out;
+}
+
+export function withoutLocal(doc: Doc): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(doc)) if (!LOCAL_ONLY.has(k)) out[k] = doc[k];
+  return out;
+}
+
+/** Server version a document's state is based on. */
+export function versionOf(doc: Doc | undefined): number {
+  return doc && typeof doc._v === 'number' ? doc._v : 0;
+}
+
+/** A change pulled from the server: the latest state of one document (or its deletion). */
+export interface PulledChange {
+  v: number;
+  coll: string;
+  id: string;
+  doc?: Record<string, unknown>;
+  deleted?: true;
+  hlc: string;
+}
+
+/**
+ * The local view of a document after pulling `change`: the server's state, then every pending
+ * local op on that document re-applied in `seq` order (a rebase, as Replicache does). The
+ * pending ops keep their original `base`, so the server still sees them as concurrent with
+ * what was just pulled and merges them field by field when they are pushed.
+ */
+export function rebase(change: PulledChange, pending: readonly OutboxOp[]): Record<string, unknown> | undefined {
+  let cur: Record<string, unknown> | undefined = change.deleted ? undefined : { ...change.doc, _id: change.id };
+  for (const op of pending) {
+    if (op.kind === 'del') cur = undefined;
+    else if (op.kind === 'put') cur = { ...op.doc, _id: change.id };
+    else {
+      const next: Record<string, unknown> = { ...(cur ?? { _id: change.id }), ...op.set };
+      for (const k of op.unset ?? []) delete next[k];
+      cur = next;
+    }
+  }
+  if (cur) cur._v = change.v;
+  return cur;
+}
