@@ -3,8 +3,8 @@ import { FieldIndex, IndexDefinition } from './field-index';
 
 /**
  * A document as held in memory: parsed and frozen; or still the JSON text it was read as from
- * the log; or, for a document loaded from a checkpoint and not read since, the offset of its line
- * in the checkpoint's text (no string is made for it until it is read).
+ * the log; or, for a document loaded from a checkpoint and not read since, the byte offset of its
+ * line in the checkpoint (no string is made for it until it is read).
  */
 export type Stored = Doc | string | number;
 
@@ -19,18 +19,18 @@ export class CollectionState {
   /** Ids of documents that carry `expireAt` or `ttl`. */
   readonly ttlIds = new Set<string>();
   private indexesBuilt = true;
-  /** The text of the checkpoint this collection was loaded from (see Stored). */
-  private base = '';
+  /** The bytes of the checkpoint this collection was loaded from (see Stored). */
+  private base: Buffer = Buffer.alloc(0);
 
   constructor(readonly name: string) {}
 
-  /** Makes `text` the checkpoint text that numeric entries point into. */
-  setBase(text: string): void {
-    this.base = text;
+  /** Makes `data` the checkpoint bytes that numeric entries point into. */
+  setBase(data: Buffer): void {
+    this.base = data;
   }
 
   private text(s: string | number): string {
-    return typeof s === 'string' ? s : this.base.slice(s, this.base.indexOf('\n', s));
+    return typeof s === 'string' ? s : this.base.toString('utf8', s, this.base.indexOf(10, s));
   }
 
   /** The stored JSON text of a document not parsed yet, or the parsed document. */
