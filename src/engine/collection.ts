@@ -17,6 +17,7 @@ import { writeFileAtomic } from './storage/fsutil';
 import { CollectionState } from './state/collection-state';
 import { ChangeEvent } from './state/database-state';
 import { WriteContext } from './state/write-context';
+import { EnableSyncOptions, SyncConfigError, SyncStatus } from '../sync/sync-manager';
 
 export interface FindOptions {
   sort?: Record<string, 1 | -1 | 'asc' | 'desc'>;
@@ -478,6 +479,45 @@ export class Collection {
     const [doc] = this.prepareInsert(d, now);
     if (typeof d.updatedAt === 'string') return deepFreeze({ ...doc, updatedAt: d.updatedAt });
     return doc;
+  }
+
+  // --------------------------------------------------------------------------------------
+  // Sync
+
+  /**
+   * Starts two-way sync of this collection with a docsync/1 server (`url`, `apiKey`, optional
+   * `dataset` (default "default"), `syncIntervalMs`, `apiClient`). Every write from now on is
+   * queued for the server durably with the write itself. Failures never throw: listen for
+   * `sync:error`. Call again with a new key to change it; `disableSync()` first to change server.
+   */
+  enableSync(options: EnableSyncOptions): void {
+    const current = this.db._syncManagerOf(this.name);
+    const next = this.db._syncManager(options);
+    if (current && current !== next) throw new SyncConfigError(`Collection "${this.name}" already syncs with ${current.url} (dataset ${current.datasetName}); call disableSync() first.`);
+    if (!current) next.add(this);
+  }
+
+  /** Stops syncing this collection; its pending changes stay queued for a later enableSync(). */
+  async disableSync(): Promise<void> {
+    const m = this.db._syncManagerOf(this.name);
+    if (!m) return;
+    await m.remove(this.name);
+    await this.db._dropSyncManager(m);
+  }
+
+  /**
+   * Syncs now. Resolves once a cycle that started after this call has finished; never rejects
+   * (failures arrive as `sync:error`). Resolves at once when sync is not enabled.
+   */
+  triggerSync(): Promise<void> {
+    return this.db._syncManagerOf(this.name)?.triggerSync() ?? Promise.resolve();
+  }
+
+  /** Where sync stands for this collection. */
+  getSyncStatus(): SyncStatus {
+    const m = this.db._syncManagerOf(this.name);
+    if (m) return m.status(this.name);
+    return { enabled: false, state: 'idle', url: null, dataset: null, pending: this.db._sync.outbox.filter((o) => o.coll === this.name).length, lastSyncAt: null, lastError: null, nextRetryAt: null, cursor: this.db._sync.collections.get(this.name)?.cursor ?? null };
   }
 
   // --------------------------------------------------------------------------------------

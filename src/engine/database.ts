@@ -16,6 +16,7 @@ import { ChangeEvent, DatabaseState } from './state/database-state';
 import { deepFreeze, Doc, isExpired, toJsonDocument } from './document';
 import { WriteContext } from './state/write-context';
 import { Transaction } from './transaction';
+import { EnableSyncOptions, SyncConfigError, SyncManager } from '../sync/sync-manager';
 
 /** Keep the write lock this long after the last commit, in case another follows. */
 const LEASE_IDLE_MS = 3;
@@ -475,15 +476,69 @@ export class WiseJSON extends EventEmitter {
   // ---------------------------------------------------------------------------------------
   // Sync support (used by src/sync/SyncManager)
 
+  private readonly syncManagers = new Map<string, SyncManager>();
+
+  /** @internal The manager syncing `collection`, if any. */
+  _syncManagerOf(collection: string): SyncManager | undefined {
+    for (const m of this.syncManagers.values()) if (m.has(collection)) return m;
+    return undefined;
+  }
+
+  /** @internal The manager for a server and dataset, created on first use. */
+  _syncManager(options: EnableSyncOptions): SyncManager {
+    if (!options || typeof options.url !== 'string' || typeof options.apiKey !== 'string') {
+      throw new SyncConfigError('enableSync({ url, apiKey }) needs the server URL and an API key.');
+    }
+    try {
+      new URL(options.url);
+    } catch {
+      throw new SyncConfigError(`enableSync: ${JSON.stringify(options.url)} is not a URL; use one like "http://127.0.0.1:3000".`);
+    }
+    const key = `${options.url}|${options.dataset ?? 'default'}`;
+    let m = this.syncManagers.get(key);
+    if (m && !m.keyMatches(options.apiKey)) m.setApiKey(options.apiKey);
+    if (!m) {
+      m = new SyncManager(this, options.url, options);
+      this.syncManagers.set(key, m);
+    }
+    return m;
+  }
+
+  /** @internal */
+  async _dropSyncManager(m: SyncManager): Promise<void> {
+    if (m.size > 0) return;
+    for (const [k, v] of this.syncManagers) if (v === m) this.syncManagers.delete(k);
+    await m.stop();
+  }
+
+  /** Enables sync for every collection of this database (the seed's per-collection API also works). */
+  async enableSync(options: EnableSyncOptions): Promise<void> {
+    await this.init();
+    for (const name of await this.getCollectionNames()) {
+      if (name === '_conflicts') continue;
+      (await this.collection(name)).enableSync(options);
+    }
+  }
+
+  /** Disables sync for every collection. Pending changes stay queued for a later enableSync. */
+  async disableSync(): Promise<void> {
+    for (const h of this.handles.values()) await h.disableSync();
+  }
+
+  /** Runs a sync cycle of every enabled server; resolves when they finished (never rejects). */
+  async triggerSync(): Promise<void> {
+    await Promise.all([...this.syncManagers.values()].map((m) => m.triggerSync()));
+  }
+
   /** @internal The sync bookkeeping: outbox, cursors, clock. */
   get _sync(): SyncState {
     return this.state.sync;
   }
 
   /** @internal Turns sync on (dataset) or off (null) for a collection, durably. */
-  async _configureSync(coll: string, dataset: string | null): Promise<void> {
-    await this.init();
-    await this.write((ctx) => {
+  _configureSync(coll: string, dataset: string | null): Promise<void> {
+    // Queued at once (no await first), so writes made right after enableSync() are captured.
+    return this.write((ctx) => {
       if (dataset !== null) ctx.collection(coll);
       ctx.configureSync(coll, dataset);
     });
@@ -644,6 +699,8 @@ export class WiseJSON extends EventEmitter {
 
   private async doClose(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    for (const m of this.syncManagers.values()) await m.stop();
+    this.syncManagers.clear();
     this.timers = [];
     if (!this.initPromise) {
       this.closed = true;

@@ -9,6 +9,10 @@ export type { FindOptions, UpdateResult, DeleteResult, IndexInfo, CollectionStat
 export { Transaction, TransactionCollection } from './transaction';
 export type { WiseJSONOptions } from './options';
 export type { Doc } from './document';
+export { SyncManager, SyncConfigError } from '../sync/sync-manager';
+export type { EnableSyncOptions, SyncStatus, SyncErrorEvent } from '../sync/sync-manager';
+export { HttpSyncApiClient, SyncHttpError } from '../sync/api-client';
+export type { SyncApiClient } from '../sync/api-client';
 export {
   WiseJSONError, UniqueConstraintError, ValidationError, CollectionNameError, DocumentNotFoundError,
   CorruptionError, DatabaseClosedError, TransactionError, StorageError, LockError,

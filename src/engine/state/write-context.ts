@@ -136,6 +136,7 @@ export class WriteContext {
     if (c.ttlIds.size > 0) for (const id of c.uniqueHolders(doc)) this.live(c, id);
     c.checkUnique(doc);
     const old = c.put(doc);
+    this.capture(c, doc._id, old, doc);
     this.ops.push(c.ttlIds.has(doc._id) ? { o: 'put', c: c.name, id: doc._id, doc: text, ttl: true } : { o: 'put', c: c.name, id: doc._id, doc: text });
     this.events.push(old ? { coll: c.name, kind: 'update', doc, old } : { coll: c.name, kind: 'insert', doc });
     this.undo.push(old ? () => { c.put(old); } : () => { c.delete(doc._id); });

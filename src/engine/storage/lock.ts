@@ -34,6 +34,10 @@ export class WriteLock {
    */
   constructor(private readonly dbDir: string, private readonly staleMs: number, private readonly name = 'write.lock') {}
 
+  /**
+   * The lock's path. It is also the key proper-lockfile files its lock under in this process,
+   * so two locks of one folder (write and sync) stay independent.
+   */
   get lockPath(): string {
     return path.join(this.dbDir, this.name);
   }
@@ -53,7 +57,7 @@ export class WriteLock {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         this.compromised = null;
-        this.release = await lockfile.lock(this.dbDir, {
+        this.release = await lockfile.lock(this.lockPath, {
           lockfilePath: this.lockPath,
           realpath: false,
           stale: this.staleMs,
@@ -108,7 +112,7 @@ export class WriteLock {
     let delay = 1;
     for (;;) {
       try {
-        this.release = await lockfile.lock(this.dbDir, {
+        this.release = await lockfile.lock(this.lockPath, {
           lockfilePath: this.lockPath,
           realpath: false,
           stale: this.staleMs,

@@ -1,0 +1,445 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Collection } from '../engine/collection';
+import type { WiseJSON } from '../engine/database';
+import { WriteLock } from '../engine/storage/lock';
+import { OutboxOp, PulledChange } from '../engine/state/sync-state';
+import { HttpSyncApiClient, isRetryableStatus, SyncApiClient, SyncHttpError } from './api-client';
+import { CONFLICTS_COLLECTION, DEFAULT_LIMITS, isValidName, Op, parseChangesResponse, parseCheckpoint, parsePushResponse, ProtocolError } from './protocol';
+
+/** `collection.enableSync(options)` / `db.enableSync(options)`. */
+export interface EnableSyncOptions {
+  /** The sync server, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  /** Sent as `Authorization: Bearer`; kept in memory only, never written or logged. */
+  apiKey: string;
+  /** The server-side dataset; a collection syncs as the collection of the same name in it. */
+  dataset?: string;
+  /** Sync in the background this often (ms); 0 or absent = only on `triggerSync()`. */
+  syncIntervalMs?: number;
+  /** Replaces the HTTP client: `{ get(path), post(path, body) }` resolving parsed JSON. */
+  apiClient?: SyncApiClient;
+  /** Changes per pull page (the server caps it). Default 1000. */
+  pullLimit?: number;
+}
+
+export type SyncStateName = 'idle' | 'syncing' | 'offline' | 'error' | 'paused' | 'standby';
+
+/** `collection.getSyncStatus()`. */
+export interface SyncStatus {
+  enabled: boolean;
+  state: SyncStateName;
+  url: string | null;
+  dataset: string | null;
+  /** Local changes not yet acknowledged by the server. */
+  pending: number;
+  lastSyncAt: string | null;
+  lastError: { code: string; message: string } | null;
+  nextRetryAt: string | null;
+  cursor: string | null;
+}
+
+/** Payload of `sync:error`. */
+export interface SyncErrorEvent {
+  code: string;
+  message: string;
+  retryable: boolean;
+  attempt: number;
+  nextRetryAt: string | null;
+  status?: number | null;
+}
+
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 5 * 60_000;
+
+/**
+ * Two-way sync of a database's collections with a docsync/1 server. One manager per database
+ * and server dataset. A cycle pushes every pending local change (in `seq` order, batches within
+ * the server's limits, halving on 413), then pulls pages until the server has no more, applying
+ * each page together with its cursor in one local commit. Failures never reject and never
+ * throw: they arrive as `sync:error` with a code, and retry with exponential backoff and full
+ * jitter (Retry-After honoured); 401 pauses until the key changes. Across processes, only the
+ * process holding the database's `sync.lock` runs cycles (the others stand by: the outbox and
+ * cursors are shared through the log, so nothing is lost either way).
+ */
+export class SyncManager {
+  private readonly collections = new Map<string, Collection>();
+  private client: SyncApiClient;
+  private apiKey: string;
+  private readonly dataset: string;
+  private readonly pullLimit: number;
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  private state: SyncStateName = 'idle';
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private intervalTimer: NodeJS.Timeout | null = null;
+  private nextRetryAt: number | null = null;
+  private lastSyncAt: number | null = null;
+  private lastError: { code: string; message: string } | null = null;
+  private maxOpsPerPush = DEFAULT_LIMITS.maxOpsPerPush;
+  private stopped = false;
+  private readonly syncLock: WriteLock;
+  private standbyReported = false;
+  /** Writes that must be durable before a cycle starts (sync configuration). */
+  private ready: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly db: WiseJSON, readonly url: string, options: EnableSyncOptions) {
+    this.apiKey = options.apiKey;
+    this.dataset = options.dataset ?? 'default';
+    this.pullLimit = options.pullLimit ?? 1000;
+    this.client = options.apiClient ?? new HttpSyncApiClient(url, options.apiKey);
+    this.syncLock = new WriteLock(db.dbPath, 10_000, 'sync.lock');
+    if (options.syncIntervalMs && options.syncIntervalMs > 0) {
+      this.intervalTimer = setInterval(() => void this.triggerSync(), options.syncIntervalMs);
+      this.intervalTimer.unref();
+    }
+  }
+
+  get datasetName(): string {
+    return this.dataset;
+  }
+
+  /** Adds a collection; its writes from now on are captured (the setting is persisted). */
+  add(collection: Collection): void {
+    if (!isValidName(this.dataset)) {
+      throw new SyncConfigError(`Dataset name ${JSON.stringify(this.dataset)} is not valid: use 1-128 letters, digits, "_", "-" or ".".`);
+    }
+    this.collections.set(collection.name, collection);
+    // Conflict records travel in their own system collection; pull them with the data.
+    const names = [collection.name, CONFLICTS_COLLECTION];
+    this.ready = Promise.all([this.ready, ...names.map((n) => this.db._configureSync(n, this.dataset))]).catch((err) => {
+      this.emit('sync:error', this.errorEvent('config', (err as Error).message, false));
+    });
+  }
+
+  /** Removes a collection (its pending changes stay in the outbox for a later enableSync). */
+  async remove(name: string): Promise<void> {
+    this.collections.delete(name);
+    await this.db._configureSync(name, null);
+  }
+
+  get size(): number {
+    return this.collections.size;
+  }
+
+  has(name: string): boolean {
+    return this.collections.has(name);
+  }
+
+  /** Uses a new API key (a paused manager resumes). */
+  setApiKey(key: string): void {
+    this.apiKey = key;
+    if (this.client instanceof HttpSyncApiClient) this.client.setApiKey(key);
+    if (this.state === 'paused') {
+      this.state = 'idle';
+      this.emit('sync:resumed', { reason: 'api_key_changed' });
+    }
+  }
+
+  keyMatches(key: string): boolean {
+    return this.apiKey === key;
+  }
+
+  /**
+   * Runs a sync cycle. Resolves once a cycle that started after this call has finished (a call
+   * during a running cycle waits for the next one, which includes the newest writes). Never
+   * rejects: failures are reported as `sync:error`.
+   */
+  triggerSync(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (!this.running) {
+      this.running = this.cycle().finally(() => {
+        this.running = null;
+      });
+      return this.running;
+    }
+    if (!this.queued) {
+      this.queued = this.running.then(() => {
+        this.queued = null;
+        return this.triggerSync();
+      });
+    }
+    return this.queued;
+  }
+
+  status(collection?: string): SyncStatus {
+    const names = collection ? [collection] : [...this.collections.keys()];
+    const sync = this.db._sync;
+    return {
+      enabled: !this.stopped,
+      state: this.state,
+      url: this.url,
+      dataset: this.dataset,
+      pending: sync.outbox.filter((o) => names.includes(o.coll)).length,
+      lastSyncAt: this.lastSyncAt ? new Date(this.lastSyncAt).toISOString() : null,
+      lastError: this.lastError,
+      nextRetryAt: this.nextRetryAt ? new Date(this.nextRetryAt).toISOString() : null,
+      cursor: collection ? sync.collections.get(collection)?.cursor ?? null : null,
+    };
+  }
+
+  /** Stops background work; a running cycle finishes first. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.intervalTimer) clearInterval(this.intervalTimer);
+    await this.running?.catch(() => undefined);
+    await this.syncLock.releaseLock();
+    if (this.client instanceof HttpSyncApiClient) await this.client.close();
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private emit(event: string, payload: unknown): void {
+    for (const c of this.collections.values()) c._emit(event, payload);
+    this.db.emit(event, payload);
+  }
+
+  private names(): string[] {
+    return [...this.collections.keys(), CONFLICTS_COLLECTION];
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    await this.ready;
+    if (this.state === 'paused') {
+      this.emit('sync:error', this.errorEvent('unauthorized', 'Sync is paused: the server refused the API key. Set a new key to resume.', false));
+      return;
+    }
+    let holder: boolean;
+    try {
+      holder = await this.syncLock.tryAcquire();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (!holder) {
+      // Another process (another VS Code window) runs this database's sync loop.
+      this.state = 'standby';
+      if (!this.standbyReported) this.emit('sync:paused', { reason: 'another_process' });
+      this.standbyReported = true;
+      return;
+    }
+    if (this.standbyReported) {
+      this.standbyReported = false;
+      this.emit('sync:resumed', { reason: 'sync_lock_acquired' });
+    }
+    const started = Date.now();
+    this.state = 'syncing';
+    this.emit('sync:start', { dataset: this.dataset, collections: [...this.collections.keys()] });
+    try {
+      const pushed = await this.push();
+      const pull = await this.pullAll();
+      this.attempt = 0;
+      this.nextRetryAt = null;
+      this.lastError = null;
+      this.lastSyncAt = Date.now();
+      this.state = 'idle';
+      this.emit('sync:success', { pushed, pulled: pull.pulled, conflicts: pull.conflicts, checkpoint: pull.checkpoint, durationMs: Date.now() - started });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private async push(): Promise<number> {
+    const names = this.names();
+    let pushed = 0;
+    const total = this.db._sync.outbox.filter((o) => names.includes(o.coll)).length;
+    for (;;) {
+      const pending = this.db._sync.outbox.filter((o) => names.includes(o.coll));
+      if (pending.length === 0) return pushed;
+      const batch = pending.slice(0, this.maxOpsPerPush);
+      const cursor = this.db._sync.collections.get(batch[0].coll)?.cursor ?? null;
+      const body = { replicaId: this.db.meta!.replicaId, checkpointEpoch: cursor ? cursor.slice(0, cursor.lastIndexOf(':')) : null, ops: batch.map(toWire) };
+      let raw: unknown;
+      try {
+        raw = await this.client.post(`/v1/datasets/${encodeURIComponent(this.dataset)}/push`, body);
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 413 && this.maxOpsPerPush > 1) {
+          this.maxOpsPerPush = Math.max(1, Math.floor(this.maxOpsPerPush / 2));
+          continue;
+        }
+        if (codeOf(err) === 'epoch_mismatch') {
+          await this.reconcileAll('epoch_mismatch');
+          continue;
+        }
+        throw err;
+      }
+      const res = this.validate(() => parsePushResponse(raw, body as never), raw);
+      this.db.clockOffsetMs = res.serverTime - Date.now();
+      for (const r of res.results) {
+        const op = batch.find((o) => o.seq === r.seq);
+        if (r.status === 'rejected') this.emit('sync:rejected', { seq: r.seq, coll: op?.coll, id: op?.id, code: r.code, detail: r.detail });
+        if (r.status === 'conflict') this.emit('sync:conflict', { seq: r.seq, coll: op?.coll, id: op?.id, conflictId: r.conflictId });
+      }
+      const last = batch[batch.length - 1].seq;
+      await this.db._acknowledge(res.ackSeq, names);
+      pushed += batch.filter((o) => o.seq <= res.ackSeq).length;
+      this.emit('sync:push_success', { pushed: batch.length, ackSeq: res.ackSeq });
+      this.emit('sync:progress', { phase: 'push', done: pushed, total });
+      if (res.ackSeq < last) {
+        throw new SyncHttpError('not_acknowledged', `The server acknowledged changes only up to ${res.ackSeq} of ${last}; the rest is retried.`, null, true);
+      }
+    }
+  }
+
+  private async pullAll(): Promise<{ pulled: number; conflicts: number; checkpoint: string | null }> {
+    let pulled = 0;
+    let conflicts = 0;
+    let checkpoint: string | null = null;
+    for (const coll of this.names()) {
+      const r = await this.pull(coll, null);
+      pulled += r.pulled;
+      if (coll === CONFLICTS_COLLECTION) conflicts += r.pulled;
+      checkpoint = r.checkpoint ?? checkpoint;
+    }
+    return { pulled, conflicts, checkpoint };
+  }
+
+  /** Pulls one collection until the server has no more. `seen` collects ids (for a reconcile). */
+  private async pull(coll: string, seen: Set<string> | null): Promise<{ pulled: number; checkpoint: string | null }> {
+    let pulled = 0;
+    for (;;) {
+      const cursor = this.db._sync.collections.get(coll)?.cursor ?? null;
+      const q = `since=${encodeURIComponent(cursor ?? '0')}&limit=${this.pullLimit}&colls=${encodeURIComponent(coll)}`;
+      let raw: unknown;
+      try {
+        raw = await this.client.get(`/v1/datasets/${encodeURIComponent(this.dataset)}/changes?${q}`);
+      } catch (err) {
+        const code = codeOf(err);
+        if ((code === 'checkpoint_expired' || code === 'epoch_mismatch') && seen === null) {
+          return this.reconcile(coll, code);
+        }
+        throw err;
+      }
+      const page = this.validate(() => parseChangesResponse(raw, { since: cursor ? parseCheckpoint(cursor) ?? null : null }), raw);
+      this.db.clockOffsetMs = page.serverTime - Date.now();
+      const changes = page.changes.filter((c) => c.coll === coll) as PulledChange[];
+      const hlc = changes.reduce((m, c) => (c.hlc > m ? c.hlc : m), this.db._sync.hlc);
+      await this.db._applyPulled(changes, new Map([[coll, page.checkpoint]]), hlc);
+      for (const c of changes) seen?.add(c.id);
+      pulled += changes.length;
+      if (coll === CONFLICTS_COLLECTION) for (const c of changes) if (!c.deleted) this.emit('sync:conflict', { conflictId: c.id, record: c.doc });
+      this.emit('sync:pull_success', { collection: coll, pulled: changes.length, checkpoint: page.checkpoint });
+      this.emit('sync:progress', { phase: 'pull', collection: coll, done: pulled, head: page.head });
+      if (!page.hasMore) return { pulled, checkpoint: page.checkpoint };
+    }
+  }
+
+  /**
+   * The server no longer has our history (410: tombstones purged past our cursor; 409: restored
+   * from a backup, new epoch). Pull everything again; documents we had synced that did not come
+   * back were deleted meanwhile. Pending local changes and never-synced documents stay.
+   */
+  private async reconcile(coll: string, reason: string): Promise<{ pulled: number; checkpoint: string | null }> {
+    this.emit('sync:reset', { collection: coll, reason });
+    await this.db._resetCursor([coll]);
+    const seen = new Set<string>();
+    const r = await this.pull(coll, seen);
+    await this.db._forgetUnconfirmed(coll, seen);
+    return r;
+  }
+
+  private async reconcileAll(reason: string): Promise<void> {
+    for (const coll of this.names()) await this.reconcile(coll, reason);
+  }
+
+  /** Validates a response; a malformed one is kept in a diagnostics file and changes nothing. */
+  private validate<T>(parse: () => T, raw: unknown): T {
+    try {
+      return parse();
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      const file = this.quarantine(raw);
+      this.emit('sync:quarantine', { reason: err.message, file });
+      throw new SyncHttpError('bad_response', `The sync server sent a malformed response (${err.message}); nothing was applied.${file ? ` The response is saved in ${file}.` : ''}`, null, true);
+    }
+  }
+
+  private quarantine(raw: unknown): string | null {
+    try {
+      const dir = path.join(this.db.dbPath, 'diagnostics');
+      fs.mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, `sync-response-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+      fs.writeFileSync(file, typeof raw === 'string' ? raw : JSON.stringify(raw, null, 2) ?? String(raw));
+      return file;
+    } catch {
+      return null;
+    }
+  }
+
+  private errorEvent(code: string, message: string, retryable: boolean, status?: number | null): SyncErrorEvent {
+    return { code, message, retryable, attempt: this.attempt, nextRetryAt: this.nextRetryAt ? new Date(this.nextRetryAt).toISOString() : null, status };
+  }
+
+  /** Reports a failed cycle and decides what happens next. */
+  private fail(err: unknown): void {
+    const status = statusOf(err);
+    const code = codeOf(err) ?? (status ? `http_${status}` : 'sync_failed');
+    const message = messageOf(err, this.apiKey);
+    const retryable = err instanceof SyncHttpError ? err.retryable : status === null || isRetryableStatus(status);
+    this.lastError = { code, message };
+    if (status === 401) {
+      this.state = 'paused';
+      this.nextRetryAt = null;
+      this.emit('sync:error', this.errorEvent('unauthorized', message, false, status));
+      this.emit('sync:paused', { reason: 'unauthorized' });
+      return;
+    }
+    if (!retryable) {
+      this.state = 'error';
+      this.nextRetryAt = null;
+      this.emit('sync:error', this.errorEvent(code, message, false, status));
+      return;
+    }
+    this.attempt++;
+    const retryAfter = err instanceof SyncHttpError ? err.retryAfterMs : null;
+    const delay = retryAfter ?? Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (this.attempt - 1));
+    this.nextRetryAt = Date.now() + delay;
+    this.state = status === null && code === 'network' ? 'offline' : 'error';
+    this.emit('sync:error', this.errorEvent(code, message, true, status));
+    if (!this.stopped) {
+      this.retryTimer = setTimeout(() => void this.triggerSync(), delay);
+      this.retryTimer.unref();
+    }
+  }
+}
+
+/** A sync setting that cannot work (bad dataset name, bad URL). */
+export class SyncConfigError extends Error {
+  readonly code = 'SYNC_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SyncConfigError';
+  }
+}
+
+function toWire(o: OutboxOp): Op {
+  const base = { seq: o.seq, hlc: o.hlc, coll: o.coll, id: o.id, base: o.base };
+  if (o.kind === 'put') return { ...base, kind: 'put', doc: o.doc as never };
+  if (o.kind === 'patch') return { ...base, kind: 'patch', ...(o.set ? { set: o.set as never } : {}), ...(o.unset ? { unset: o.unset } : {}) };
+  return { ...base, kind: 'del' };
+}
+
+function statusOf(err: unknown): number | null {
+  const e = err as { status?: unknown; statusCode?: unknown } | null;
+  if (e && typeof e.status === 'number') return e.status;
+  if (e && typeof e.statusCode === 'number') return e.statusCode;
+  return null;
+}
+
+function codeOf(err: unknown): string | null {
+  const e = err as { code?: unknown } | null;
+  return e && typeof e.code === 'string' ? e.code : null;
+}
+
+/** An error's message with any occurrence of the API key removed. */
+function messageOf(err: unknown, apiKey: string): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return apiKey ? m.split(apiKey).join('[api key]') : m;
+}
