@@ -195,7 +195,7 @@ export class Collection {
     if (!isPlainObject(update)) return Promise.reject(new ValidationError(`Collection "${this.name}": the update must be an object like { "$set": { "name": "x" } }.`));
     let match: (d: Doc) => boolean;
     try {
-      match = compileQuery(filter);
+      match = isIdQuery(filter) ? matchAll : compileQuery(filter);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -222,7 +222,7 @@ export class Collection {
     if (!isPlainObject(update)) return Promise.reject(new ValidationError(`Collection "${this.name}": the update must be an object like { "$set": { "name": "x" } }.`));
     let match: (d: Doc) => boolean;
     try {
-      match = compileQuery(filter);
+      match = isIdQuery(filter) ? matchAll : compileQuery(filter);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -249,7 +249,7 @@ export class Collection {
   private deleteWhere(filter: Query<Doc>, max: number): Promise<DeleteResult> {
     let match: (d: Doc) => boolean;
     try {
-      match = compileQuery(filter);
+      match = isIdQuery(filter) ? matchAll : compileQuery(filter);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -576,6 +576,15 @@ export class Collection {
     this._emit('closed');
   }
 }
+
+/** `{ _id: "x" }` alone: answered by a map lookup, nothing to match. */
+function isIdQuery(q: unknown): boolean {
+  if (!isPlainObject(q) || typeof q._id !== 'string') return false;
+  for (const k in q) if (k !== '_id') return false;
+  return true;
+}
+
+const matchAll = (): boolean => true;
 
 const RANGE_OPS = new Set(['$gt', '$gte', '$lt', '$lte']);
 

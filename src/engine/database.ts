@@ -91,6 +91,7 @@ export class WiseJSON extends EventEmitter {
   private leaseSince = 0;
   private leaseYieldUntil = 0;
   private leaseTimer: NodeJS.Timeout | null = null;
+  private lastCommitAt = 0;
 
   constructor(dbPath: string, options?: WiseJSONOptions) {
     super();
@@ -417,17 +418,30 @@ export class WiseJSON extends EventEmitter {
     await this.lock.releaseLock();
   }
 
+  /**
+   * Releases the lease once no commit has happened for LEASE_IDLE_MS. One timer, re-armed from
+   * the last commit's time, instead of a new timer per commit.
+   */
   private scheduleLeaseRelease(): void {
-    if (this.leaseTimer) clearTimeout(this.leaseTimer);
-    this.leaseTimer = setTimeout(() => {
-      this.leaseTimer = null;
-      if (this.walBusy || this.queue.length > 0 || !this.leaseHeld) return;
-      this.walBusy = true;
-      void this.releaseLease().finally(() => {
-        this.walBusy = false;
-        if (this.queue.length > 0 || this.checkpointWanted.length > 0) this.kick();
-      });
-    }, LEASE_IDLE_MS);
+    this.lastCommitAt = Date.now();
+    if (this.leaseTimer) return;
+    const arm = (delay: number): void => {
+      this.leaseTimer = setTimeout(() => {
+        this.leaseTimer = null;
+        if (!this.leaseHeld) return;
+        const idle = Date.now() - this.lastCommitAt;
+        if (idle < LEASE_IDLE_MS || this.walBusy || this.queue.length > 0) {
+          arm(Math.max(1, LEASE_IDLE_MS - idle));
+          return;
+        }
+        this.walBusy = true;
+        void this.releaseLease().finally(() => {
+          this.walBusy = false;
+          if (this.queue.length > 0 || this.checkpointWanted.length > 0) this.kick();
+        });
+      }, delay);
+    };
+    arm(LEASE_IDLE_MS);
   }
 
   /** Applies other processes' records. Caller holds the lock (and walBusy). */
