@@ -192,10 +192,9 @@ export class Collection {
   }
 
   private updateWhere(filter: Query<Doc>, update: Record<string, unknown>, max: number): Promise<UpdateResult> {
-    if (!isPlainObject(update)) return Promise.reject(new ValidationError(`Collection "${this.name}": the update must be an object like { "$set": { "name": "x" } }.`));
     let match: (d: Doc) => boolean;
     try {
-      match = isIdQuery(filter) ? matchAll : compileQuery(filter);
+      match = this.compileWrite(filter, update);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -219,10 +218,9 @@ export class Collection {
    * version (or the old one with `{ returnOriginal: true }`); null when nothing matches.
    */
   findOneAndUpdate(filter: Query<Doc>, update: Record<string, unknown>, options: { returnOriginal?: boolean } = {}): Promise<Doc | null> {
-    if (!isPlainObject(update)) return Promise.reject(new ValidationError(`Collection "${this.name}": the update must be an object like { "$set": { "name": "x" } }.`));
     let match: (d: Doc) => boolean;
     try {
-      match = isIdQuery(filter) ? matchAll : compileQuery(filter);
+      match = this.compileWrite(filter, update);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -249,7 +247,7 @@ export class Collection {
   private deleteWhere(filter: Query<Doc>, max: number): Promise<DeleteResult> {
     let match: (d: Doc) => boolean;
     try {
-      match = isIdQuery(filter) ? matchAll : compileQuery(filter);
+      match = this.compileWrite(filter, null);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -262,6 +260,14 @@ export class Collection {
       this.counters.removes += r.deletedCount;
       return r;
     });
+  }
+
+  /** Checks a filtered write's arguments (throws a ValidationError) and compiles its filter. */
+  private compileWrite(filter: Query<Doc>, update: Record<string, unknown> | null): (d: Doc) => boolean {
+    if (update !== null && !isPlainObject(update)) {
+      throw new ValidationError(`Collection "${this.name}": the update must be an object like { "$set": { "name": "x" } }.`);
+    }
+    return isIdQuery(filter) ? matchAll : compileQuery(filter);
   }
 
   /** Normalises, freezes and stores `next` in place of `old`; returns `old` if nothing changed. */

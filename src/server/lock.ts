@@ -3,6 +3,7 @@
  * is no longer running is taken over (the previous server crashed). The server keeps its change
  * index in memory, so a second writer on the same folder would corrupt what it serves.
  */
+import { isAlive } from '../engine/storage/lock';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -16,14 +17,6 @@ export class DataDirLockError extends Error {
 
 const heldHere = new Set<string>();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Takes the lock; resolves with its release function. */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
@@ -56,7 +49,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     } catch {
       // removed meanwhile: retry
     }
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
       throw new DataDirLockError(`${dataDir} is in use by another sync server (pid ${pid}). Stop it first, or use another --data folder.`);
     }
     // Stale (crashed owner, or a leftover of this very pid): take it over.

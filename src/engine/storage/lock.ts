@@ -57,17 +57,7 @@ export class WriteLock {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         this.compromised = null;
-        this.release = await lockfile.lock(this.lockPath, {
-          lockfilePath: this.lockPath,
-          realpath: false,
-          stale: this.staleMs,
-          update: Math.max(1000, Math.floor(this.staleMs / 2)),
-          retries: 0,
-          onCompromised: (err) => {
-            this.compromised = err;
-            this.release = null;
-          },
-        });
+        this.release = await this.lockOnce();
         await this.recordOwner();
         return true;
       } catch (err) {
@@ -112,16 +102,7 @@ export class WriteLock {
     let delay = 1;
     for (;;) {
       try {
-        this.release = await lockfile.lock(this.lockPath, {
-          lockfilePath: this.lockPath,
-          realpath: false,
-          stale: this.staleMs,
-          update: Math.max(1000, Math.floor(this.staleMs / 2)),
-          retries: 0,
-          onCompromised: (err) => {
-            this.compromised = err;
-          },
-        });
+        this.release = await this.lockOnce();
         await this.recordOwner();
         return;
       } catch (err) {
@@ -137,6 +118,20 @@ export class WriteLock {
       await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
       delay = Math.min(delay * 1.5, 15);
     }
+  }
+
+  /** One attempt at proper-lockfile's lock (no retries: the callers decide how to wait). */
+  private lockOnce(): Promise<() => Promise<void>> {
+    return lockfile.lock(this.lockPath, {
+      lockfilePath: this.lockPath,
+      realpath: false,
+      stale: this.staleMs,
+      update: Math.max(1000, Math.floor(this.staleMs / 2)),
+      retries: 0,
+      onCompromised: (err) => {
+        this.compromised = err;
+      },
+    });
   }
 
   /** Throws when another process took the lock over while we held it (we stalled past staleMs). */
@@ -209,7 +204,8 @@ export class WriteLock {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** True when a process with this id exists (on this machine). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
