@@ -235,6 +235,7 @@ export class WiseJSON extends EventEmitter {
     if (!this.state.collections.has(name)) {
       await this.write((ctx) => ctx.collection(name));
     }
+    if (this.syncAll && name !== '_conflicts' && !this._syncManagerOf(name)) handle.enableSync(this.syncAll);
     return handle;
   }
 
@@ -491,6 +492,8 @@ export class WiseJSON extends EventEmitter {
   // Sync support (used by src/sync/SyncManager)
 
   private readonly syncManagers = new Map<string, SyncManager>();
+  /** Set by db.enableSync: new collections sync too. */
+  private syncAll: EnableSyncOptions | null = null;
 
   /** @internal The manager syncing `collection`, if any. */
   _syncManagerOf(collection: string): SyncManager | undefined {
@@ -525,17 +528,24 @@ export class WiseJSON extends EventEmitter {
     await m.stop();
   }
 
-  /** Enables sync for every collection of this database (the seed's per-collection API also works). */
+  /**
+   * Enables sync for every collection of this database, including collections created later
+   * (the seed's per-collection `collection.enableSync` works too).
+   */
   async enableSync(options: EnableSyncOptions): Promise<void> {
     await this.init();
+    this._syncManager(options); // validates the options before anything changes
+    this.syncAll = options;
     for (const name of await this.getCollectionNames()) {
       if (name === '_conflicts') continue;
-      (await this.collection(name)).enableSync(options);
+      const c = await this.collection(name);
+      if (!this._syncManagerOf(name)) c.enableSync(options);
     }
   }
 
   /** Disables sync for every collection. Pending changes stay queued for a later enableSync. */
   async disableSync(): Promise<void> {
+    this.syncAll = null;
     for (const h of this.handles.values()) await h.disableSync();
   }
 

@@ -145,4 +145,25 @@ describe('sync scenarios (real server, real engines)', function () {
     await b.col.triggerSync();
     assert.equal(await b.col.getById('d'), null);
   });
+
+  it('db.enableSync syncs every collection, also ones created afterwards', async () => {
+    const db = new WiseJSON(path.join(dir, 'all'));
+    await db.init();
+    await (await db.collection('before')).insert({ _id: 'b1' });
+    await db.enableSync({ url: server.url, apiKey: KEY, dataset: 'team' });
+    await (await db.collection('after')).insert({ _id: 'a1' });
+    await db.triggerSync();
+    assert.equal((await db.collection('before')).getSyncStatus().pending, 0);
+    assert.equal((await db.collection('after')).getSyncStatus().pending, 0);
+    await db.close();
+    const other = new WiseJSON(path.join(dir, 'other'));
+    await other.init();
+    await other.enableSync({ url: server.url, apiKey: KEY, dataset: 'team' });
+    const before = await other.collection('before');
+    const after = await other.collection('after');
+    await other.triggerSync();
+    assert.ok(await before.getById('b1'));
+    assert.ok(await after.getById('a1'));
+    await other.close();
+  });
 });

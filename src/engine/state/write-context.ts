@@ -62,6 +62,15 @@ export class WriteContext {
       if (previous) sync.collections.set(name, previous);
       else sync.collections.delete(name);
     });
+    // Documents that never reached a server (no `_v`) are queued now, so enabling sync on a
+    // collection that already has data sends that data too.
+    const c = this.state.collections.get(name);
+    if (dataset !== null && c) {
+      const queued = new Set(sync.outbox.filter((o) => o.coll === name).map((o) => o.id));
+      for (const doc of [...c.values()]) {
+        if (versionOf(doc) === 0 && !queued.has(doc._id)) this.capture(c, doc._id, undefined, doc);
+      }
+    }
   }
 
   /** Drops acknowledged outbox ops. */
