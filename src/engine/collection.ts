@@ -4,7 +4,7 @@ import type { WiseJSON } from './database';
 import {
   deepFreeze, Doc, isExpired, isPlainObject, prepareNewDocument, serialize, toJsonDocument, validateId,
 } from './document';
-import { UniqueConstraintError, ValidationError } from './errors';
+import { SyncConfigError, UniqueConstraintError, ValidationError } from './errors';
 import { toCsv } from './export/csv';
 import { compileQuery, Query } from './query/match';
 import { deepEqual } from './query/values';
@@ -17,7 +17,7 @@ import { writeFileAtomic } from './storage/fsutil';
 import { CollectionState } from './state/collection-state';
 import { ChangeEvent } from './state/database-state';
 import { WriteContext } from './state/write-context';
-import { EnableSyncOptions, SyncConfigError, SyncStatus } from '../sync/sync-manager';
+import type { EnableSyncOptions, SyncStatus } from '../sync/sync-manager';
 
 export interface FindOptions {
   sort?: Record<string, 1 | -1 | 'asc' | 'desc'>;

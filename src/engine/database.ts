@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Collection } from './collection';
-import { DatabaseClosedError, StorageError, WiseJSONError } from './errors';
+import { DatabaseClosedError, StorageError, SyncConfigError, WiseJSONError } from './errors';
 import { ResolvedOptions, resolveOptions, validateCollectionName, WiseJSONOptions } from './options';
 import { listCheckpoints, readCheckpoint, writeCheckpoint, CheckpointCollection } from './storage/checkpoint';
 import { isNotFound, writeFileAtomic } from './storage/fsutil';
@@ -16,7 +16,7 @@ import { ChangeEvent, DatabaseState } from './state/database-state';
 import { deepFreeze, Doc, isExpired, toJsonDocument } from './document';
 import { WriteContext } from './state/write-context';
 import { Transaction } from './transaction';
-import { EnableSyncOptions, SyncConfigError, SyncManager } from '../sync/sync-manager';
+import type { EnableSyncOptions, SyncManager } from '../sync/sync-manager';
 
 /** Keep the write lock this long after the last commit, in case another follows. */
 const LEASE_IDLE_MS = 3;
@@ -515,7 +515,10 @@ export class WiseJSON extends EventEmitter {
     let m = this.syncManagers.get(key);
     if (m && !m.keyMatches(options.apiKey)) m.setApiKey(options.apiKey);
     if (!m) {
-      m = new SyncManager(this, options.url, options);
+      // Loaded on first use: the sync layer (and its HTTP client) costs nothing until then.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { SyncManager: Manager } = require('../sync/sync-manager') as typeof import('../sync/sync-manager');
+      m = new Manager(this, options.url, options);
       this.syncManagers.set(key, m);
     }
     return m;

@@ -87,6 +87,13 @@ export class TransactionError extends WiseJSONError {
   }
 }
 
+/** A sync setting that cannot work (no URL or key, a bad URL or dataset, two servers for one collection). */
+export class SyncConfigError extends WiseJSONError {
+  constructor(message: string) {
+    super('SYNC_CONFIG', message);
+  }
+}
+
 /** A durable write failed at the file-system level (disk full, I/O error). */
 export class StorageError extends WiseJSONError {
   constructor(message: string, cause?: unknown) {

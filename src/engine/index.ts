@@ -9,13 +9,11 @@ export type { FindOptions, UpdateResult, DeleteResult, IndexInfo, CollectionStat
 export { Transaction, TransactionCollection } from './transaction';
 export type { WiseJSONOptions } from './options';
 export type { Doc } from './document';
-export { SyncManager, SyncConfigError } from '../sync/sync-manager';
 export type { EnableSyncOptions, SyncStatus, SyncErrorEvent } from '../sync/sync-manager';
-export { HttpSyncApiClient, SyncHttpError } from '../sync/api-client';
 export type { SyncApiClient } from '../sync/api-client';
 export {
   WiseJSONError, UniqueConstraintError, ValidationError, CollectionNameError, DocumentNotFoundError,
-  CorruptionError, DatabaseClosedError, TransactionError, StorageError, LockError,
+  CorruptionError, DatabaseClosedError, TransactionError, StorageError, LockError, SyncConfigError,
 } from './errors';
 
 /** Opens (creating if needed) the database at `dbPath`; resolves once it is ready. */

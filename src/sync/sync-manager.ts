@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { Collection } from '../engine/collection';
 import type { WiseJSON } from '../engine/database';
 import { WriteLock } from '../engine/storage/lock';
+import { SyncConfigError } from '../engine/errors';
 import { OutboxOp, PulledChange } from '../engine/state/sync-state';
 import { HttpSyncApiClient, isRetryableStatus, SyncApiClient, SyncHttpError } from './api-client';
 import { CONFLICTS_COLLECTION, DEFAULT_LIMITS, isValidName, Op, parseChangesResponse, parseCheckpoint, parsePushResponse, ProtocolError } from './protocol';
@@ -407,15 +408,6 @@ export class SyncManager {
       this.retryTimer = setTimeout(() => void this.triggerSync(), delay);
       this.retryTimer.unref();
     }
-  }
-}
-
-/** A sync setting that cannot work (bad dataset name, bad URL). */
-export class SyncConfigError extends Error {
-  readonly code = 'SYNC_CONFIG';
-  constructor(message: string) {
-    super(message);
-    this.name = 'SyncConfigError';
   }
 }
 
