@@ -13,7 +13,7 @@ import { listSegments, WriteAheadLog } from './storage/wal';
 import { CollectionState } from './state/collection-state';
 import { PulledChange, rebase, SyncState, versionOf } from './state/sync-state';
 import { ChangeEvent, DatabaseState } from './state/database-state';
-import { deepFreeze, Doc, isExpired, toJsonDocument } from './document';
+import { deepFreeze, Doc, isExpired, serialize, toJsonDocument } from './document';
 import { WriteContext } from './state/write-context';
 import { Transaction } from './transaction';
 import type { EnableSyncOptions, SyncManager } from '../sync/sync-manager';
@@ -590,7 +590,11 @@ export class WiseJSON extends EventEmitter {
         const pending = this.state.sync.outbox.filter((o) => o.coll === change.coll && o.id === change.id);
         const next = rebase(change, pending);
         if (next) {
-          ctx.put(c, deepFreeze(toJsonDocument(next, change.coll)));
+          // Pulled documents come from JSON.parse (already plain JSON): no deep copy needed
+          // unless local ops were re-applied on top.
+          const doc = (pending.length > 0 ? toJsonDocument(next, change.coll) : next) as Doc;
+          const text = serialize(doc);
+          ctx.put(c, deepFreeze(doc), text);
           n++;
         } else if (c.has(change.id)) {
           ctx.remove(c, change.id);

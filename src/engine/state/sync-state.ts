@@ -1,4 +1,4 @@
-import { Doc } from '../document';
+import { Doc, setOwn } from '../document';
 
 /**
  * One local change waiting to be pushed to the sync server: the wire op of protocol docsync/1
@@ -44,17 +44,25 @@ export class SyncState {
     return coll === undefined ? [...this.outbox] : this.outbox.filter((o) => o.coll === coll);
   }
 
-  /** Removes acknowledged ops of `colls` with `seq <= upTo`; returns how many. */
-  ack(upTo: number, colls: readonly string[] | null): number {
-    let removed = 0;
-    for (let i = this.outbox.length - 1; i >= 0; i--) {
-      const op = this.outbox[i];
-      if (op.seq <= upTo && (colls === null || colls.includes(op.coll))) {
-        this.outbox.splice(i, 1);
-        removed++;
-      }
+  /** Removes acknowledged ops of `colls` with `seq <= upTo`; returns them (in order). */
+  ack(upTo: number, colls: readonly string[] | null): OutboxOp[] {
+    const removed: OutboxOp[] = [];
+    const kept: OutboxOp[] = [];
+    for (const op of this.outbox) {
+      if (op.seq <= upTo && (colls === null || colls.includes(op.coll))) removed.push(op);
+      else kept.push(op);
+    }
+    if (removed.length > 0) {
+      this.outbox.length = 0;
+      for (const op of kept) this.outbox.push(op);
     }
     return removed;
+  }
+
+  /** Puts ops back (undo of an ack), keeping `seq` order. */
+  restore(ops: readonly OutboxOp[]): void {
+    for (const op of ops) this.outbox.push(op);
+    this.outbox.sort((a, b) => a.seq - b.seq);
   }
 
   toJSON(): { seq: number; hlc: string; outbox: OutboxOp[]; collections: [string, CollectionSync][] } {
@@ -127,7 +135,12 @@ export interface PulledChange {
  * what was just pulled and merges them field by field when they are pushed.
  */
 export function rebase(change: PulledChange, pending: readonly OutboxOp[]): Record<string, unknown> | undefined {
-  let cur: Record<string, unknown> | undefined = change.deleted ? undefined : { ...change.doc, _id: change.id };
+  let cur: Record<string, unknown> | undefined;
+  if (!change.deleted) {
+    cur = { _id: change.id }; // `_id` first: the stored form the checkpoint loader reads
+    const doc = change.doc ?? {};
+    for (const k of Object.keys(doc)) if (k !== '_id') setOwn(cur, k, doc[k]);
+  }
   for (const op of pending) {
     if (op.kind === 'del') cur = undefined;
     else if (op.kind === 'put') cur = { ...op.doc, _id: change.id };

@@ -76,13 +76,10 @@ export class WriteContext {
   /** Drops acknowledged outbox ops. */
   ack(upTo: number, colls: string[] | null): void {
     const sync = this.state.sync;
-    const before = [...sync.outbox];
-    if (sync.ack(upTo, colls) === 0) return;
+    const removed = sync.ack(upTo, colls);
+    if (removed.length === 0) return;
     this.ops.push({ o: 'ack', upTo, cs: colls });
-    this.undo.push(() => {
-      sync.outbox.length = 0;
-      sync.outbox.push(...before);
-    });
+    this.undo.push(() => sync.restore(removed));
   }
 
   /** Records the pull cursor reached by a page (in the same commit as the page's changes). */
