@@ -589,6 +589,7 @@ export class WiseJSON extends EventEmitter {
         const c = ctx.collection(change.coll);
         const pending = this.state.sync.outbox.filter((o) => o.coll === change.coll && o.id === change.id);
         const next = rebase(change, pending);
+        ctx.tombstone(change.coll, change.id, change.deleted ? change.v : 0);
         if (next) {
           // Pulled documents come from JSON.parse (already plain JSON): no deep copy needed
           // unless local ops were re-applied on top.

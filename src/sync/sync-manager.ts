@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Collection } from '../engine/collection';
 import type { WiseJSON } from '../engine/database';
 import { WriteLock } from '../engine/storage/lock';
 import { SyncConfigError } from '../engine/errors';
-import { OutboxOp, PulledChange } from '../engine/state/sync-state';
+import { OutboxOp, PulledChange, versionOf } from '../engine/state/sync-state';
+import { deepFreeze, Doc, toJsonDocument } from '../engine/document';
 import { HttpSyncApiClient, isRetryableStatus, SyncApiClient, SyncHttpError } from './api-client';
 import { CONFLICTS_COLLECTION, DEFAULT_LIMITS, isValidName, Op, parseChangesResponse, parseCheckpoint, parsePushResponse, ProtocolError } from './protocol';
 
@@ -92,7 +94,11 @@ export class SyncManager {
     this.client = options.apiClient ?? new HttpSyncApiClient(url, options.apiKey);
     this.syncLock = new WriteLock(db.dbPath, 10_000, 'sync.lock');
     if (options.syncIntervalMs && options.syncIntervalMs > 0) {
-      this.intervalTimer = setInterval(() => void this.triggerSync(), options.syncIntervalMs);
+      this.intervalTimer = setInterval(() => {
+        // Background ticks honour the backoff and Retry-After (only triggerSync() bypasses them).
+        if (this.running || (this.nextRetryAt !== null && Date.now() < this.nextRetryAt)) return;
+        void this.triggerSync();
+      }, options.syncIntervalMs);
       this.intervalTimer.unref();
     }
   }
@@ -269,16 +275,22 @@ export class SyncManager {
           await this.reconcileAll('epoch_mismatch');
           continue;
         }
-        throw err;
+        throw this.quarantineError(err);
       }
-      const res = this.validate(() => parsePushResponse(raw, body as never), raw);
+      const last = batch[batch.length - 1].seq;
+      const res = this.validate(() => {
+        const r = parsePushResponse(raw, body as never);
+        // Acknowledging beyond what was sent would drop ops the server never saw.
+        if (r.ackSeq > last) throw new ProtocolError('bad_response', 'ackSeq', 'is beyond the last op of the push');
+        if (body.checkpointEpoch !== null && r.epoch !== body.checkpointEpoch) throw new ProtocolError('bad_response', 'epoch', 'differs from the checkpoint epoch the push was accepted for');
+        return r;
+      }, raw);
       this.db.clockOffsetMs = res.serverTime - Date.now();
       for (const r of res.results) {
         const op = batch.find((o) => o.seq === r.seq);
         if (r.status === 'rejected') this.emit('sync:rejected', { seq: r.seq, coll: op?.coll, id: op?.id, code: r.code, detail: r.detail });
         if (r.status === 'conflict') this.emit('sync:conflict', { seq: r.seq, coll: op?.coll, id: op?.id, conflictId: r.conflictId });
       }
-      const last = batch[batch.length - 1].seq;
       await this.db._acknowledge(res.ackSeq, names);
       pushed += batch.filter((o) => o.seq <= res.ackSeq).length;
       this.emit('sync:push_success', { pushed: batch.length, ackSeq: res.ackSeq });
@@ -302,8 +314,8 @@ export class SyncManager {
     return { pulled, conflicts, checkpoint };
   }
 
-  /** Pulls one collection until the server has no more. `seen` collects ids (for a reconcile). */
-  private async pull(coll: string, seen: Set<string> | null): Promise<{ pulled: number; checkpoint: string | null }> {
+  /** Pulls one collection until the server has no more. `seen` collects id → version (for a reconcile). */
+  private async pull(coll: string, seen: Map<string, number> | null): Promise<{ pulled: number; checkpoint: string | null }> {
     let pulled = 0;
     for (;;) {
       const cursor = this.db._sync.collections.get(coll)?.cursor ?? null;
@@ -316,14 +328,19 @@ export class SyncManager {
         if ((code === 'checkpoint_expired' || code === 'epoch_mismatch') && seen === null) {
           return this.reconcile(coll, code);
         }
-        throw err;
+        throw this.quarantineError(err);
       }
-      const page = this.validate(() => parseChangesResponse(raw, { since: cursor ? parseCheckpoint(cursor) ?? null : null }), raw);
+      const since = cursor ? parseCheckpoint(cursor) ?? null : null;
+      const page = this.validate(() => {
+        const p = parseChangesResponse(raw, { since });
+        if (since && p.epoch !== since.epoch) throw new ProtocolError('bad_response', 'epoch', 'is not the epoch of the requested checkpoint');
+        return p;
+      }, raw);
       this.db.clockOffsetMs = page.serverTime - Date.now();
       const changes = page.changes.filter((c) => c.coll === coll) as PulledChange[];
       const hlc = changes.reduce((m, c) => (c.hlc > m ? c.hlc : m), this.db._sync.hlc);
       await this.db._applyPulled(changes, new Map([[coll, page.checkpoint]]), hlc);
-      for (const c of changes) seen?.add(c.id);
+      for (const c of changes) seen?.set(c.id, c.v);
       pulled += changes.length;
       if (coll === CONFLICTS_COLLECTION) for (const c of changes) if (!c.deleted) this.emit('sync:conflict', { conflictId: c.id, record: c.doc });
       this.emit('sync:pull_success', { collection: coll, pulled: changes.length, checkpoint: page.checkpoint });
@@ -339,11 +356,50 @@ export class SyncManager {
    */
   private async reconcile(coll: string, reason: string): Promise<{ pulled: number; checkpoint: string | null }> {
     this.emit('sync:reset', { collection: coll, reason });
+    // A new epoch means the server went back in time (restored from an older copy): what we had
+    // synced may be newer than what it has now, so remember it before pulling over it.
+    const synced = reason === 'epoch_mismatch' ? this.syncedDocs(coll) : null;
     await this.db._resetCursor([coll]);
-    const seen = new Set<string>();
+    const seen = new Map<string, number>();
     const r = await this.pull(coll, seen);
-    await this.db._forgetUnconfirmed(coll, seen);
+    if (synced) await this.uploadAgain(coll, synced, seen);
+    else await this.db._forgetUnconfirmed(coll, new Set(seen.keys()));
     return r;
+  }
+
+  /** The local documents of `coll` that came from the server (`_v` > 0). */
+  private syncedDocs(coll: string): Map<string, Doc> {
+    const out = new Map<string, Doc>();
+    for (const d of this.db._state.collections.get(coll)?.values() ?? []) if (versionOf(d) > 0) out.set(d._id, d);
+    return out;
+  }
+
+  /**
+   * After an epoch change: a document the server no longer has, or has only in an older version
+   * than ours (versions up to the restored head are the same history), is written again as a
+   * local change, so the next push re-uploads it. Nothing we had synced is dropped.
+   */
+  private async uploadAgain(coll: string, synced: Map<string, Doc>, seen: Map<string, number>): Promise<void> {
+    const lost = [...synced.values()].filter((d) => {
+      const v = seen.get(d._id);
+      return v === undefined || versionOf(d) > v;
+    });
+    if (lost.length === 0) return;
+    await this.db.write((ctx) => {
+      const c = ctx.collection(coll);
+      for (const d of lost) {
+        const cur = c.get(d._id);
+        if (seen.has(d._id)) {
+          // The server's older state was pulled over ours: write ours back on top of it.
+          ctx.put(c, deepFreeze(toJsonDocument({ ...d, _v: versionOf(cur) }, coll)));
+        } else {
+          // The server never heard of it: a new document again (base 0).
+          if (cur) ctx.remove(c, d._id);
+          const { _v, ...rest } = d;
+          ctx.put(c, deepFreeze(toJsonDocument(rest, coll)));
+        }
+      }
+    });
   }
 
   private async reconcileAll(reason: string): Promise<void> {
@@ -362,11 +418,19 @@ export class SyncManager {
     }
   }
 
+  /** A body the HTTP client found malformed (HTML, not JSON): kept in a diagnostics file too. */
+  private quarantineError(err: unknown): unknown {
+    if (!(err instanceof SyncHttpError) || err.code !== 'bad_response' || err.body === null) return err;
+    const file = this.quarantine(err.body);
+    this.emit('sync:quarantine', { reason: err.message, file });
+    return new SyncHttpError(err.code, `${err.message}${file ? ` The response is saved in ${file}.` : ''}`, err.status, err.retryable);
+  }
+
   private quarantine(raw: unknown): string | null {
     try {
       const dir = path.join(this.db.dbPath, 'diagnostics');
       fs.mkdirSync(dir, { recursive: true });
-      const file = path.join(dir, `sync-response-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+      const file = path.join(dir, `sync-response-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}.json`);
       fs.writeFileSync(file, typeof raw === 'string' ? raw : JSON.stringify(raw, null, 2) ?? String(raw));
       return file;
     } catch {

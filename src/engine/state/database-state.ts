@@ -1,7 +1,7 @@
 import { Doc, parseStored } from '../document';
 import { LogRecord, Op } from '../storage/records';
 import { CollectionState } from './collection-state';
-import { SyncState } from './sync-state';
+import { deletedKey, SyncState } from './sync-state';
 
 /** A change to report to listeners once it is durable (or, for another process's, once read). */
 export type ChangeEvent =
@@ -51,6 +51,10 @@ export class DatabaseState {
         return;
       case 'ack':
         this.sync.ack(op.upTo, op.cs);
+        return;
+      case 'tomb':
+        if (op.v > 0) this.sync.deleted.set(deletedKey(op.c, op.id), op.v);
+        else this.sync.deleted.delete(deletedKey(op.c, op.id));
         return;
       case 'cursor': {
         const cfg = this.sync.collections.get(op.c);

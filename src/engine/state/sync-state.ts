@@ -39,6 +39,12 @@ export class SyncState {
   readonly outbox: OutboxOp[] = [];
   /** Collections with sync enabled. */
   readonly collections = new Map<string, CollectionSync>();
+  /**
+   * The server version at which a synced document was deleted (`coll\u0000id` → v), so that
+   * creating it again is based on that version: the server then sees a write that saw the delete,
+   * not one concurrent with it.
+   */
+  readonly deleted = new Map<string, number>();
 
   pending(coll?: string): OutboxOp[] {
     return coll === undefined ? [...this.outbox] : this.outbox.filter((o) => o.coll === coll);
@@ -65,8 +71,8 @@ export class SyncState {
     this.outbox.sort((a, b) => a.seq - b.seq);
   }
 
-  toJSON(): { seq: number; hlc: string; outbox: OutboxOp[]; collections: [string, CollectionSync][] } {
-    return { seq: this.seq, hlc: this.hlc, outbox: this.outbox, collections: [...this.collections] };
+  toJSON(): { seq: number; hlc: string; outbox: OutboxOp[]; collections: [string, CollectionSync][]; deleted?: [string, number][] } {
+    return { seq: this.seq, hlc: this.hlc, outbox: this.outbox, collections: [...this.collections], deleted: [...this.deleted] };
   }
 
   static fromJSON(j: ReturnType<SyncState['toJSON']> | undefined): SyncState {
@@ -76,6 +82,7 @@ export class SyncState {
     s.hlc = j.hlc;
     s.outbox.push(...j.outbox);
     for (const [c, v] of j.collections) s.collections.set(c, v);
+    for (const [k, v] of j.deleted ?? []) s.deleted.set(k, v);
     return s;
   }
 }
@@ -111,6 +118,10 @@ export function withoutLocal(doc: Doc): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(doc)) if (!LOCAL_ONLY.has(k)) out[k] = doc[k];
   return out;
+}
+
+export function deletedKey(coll: string, id: string): string {
+  return `${coll}\u0000${id}`;
 }
 
 /** Server version a document's state is based on. */

@@ -1,6 +1,6 @@
 import { Doc, isExpired, serialize } from '../document';
 import { HybridLogicalClock } from '../../sync/hlc';
-import { describeChange, OutboxOp, versionOf } from './sync-state';
+import { deletedKey, describeChange, OutboxOp, versionOf } from './sync-state';
 import { Op } from '../storage/records';
 import { CollectionState } from './collection-state';
 import { ChangeEvent, DatabaseState } from './database-state';
@@ -38,7 +38,9 @@ export class WriteContext {
     const prevHlc = sync.hlc;
     const offset = this.clockOffsetMs;
     const hlc = new HybridLogicalClock(this.replicaId, { last: prevHlc || undefined, now: () => Date.now() + offset }).tick();
-    const op: OutboxOp = { seq: prevSeq + 1, hlc, coll: c.name, id, base: versionOf(old), ...change };
+    // A document created again after a synced delete is based on the delete's version.
+    const base = old ? versionOf(old) : doc ? sync.deleted.get(deletedKey(c.name, id)) ?? 0 : 0;
+    const op: OutboxOp = { seq: prevSeq + 1, hlc, coll: c.name, id, base, ...change };
     sync.seq = op.seq;
     sync.hlc = hlc;
     sync.outbox.push(op);
@@ -80,6 +82,24 @@ export class WriteContext {
     if (removed.length === 0) return;
     this.ops.push({ o: 'ack', upTo, cs: colls });
     this.undo.push(() => sync.restore(removed));
+  }
+
+  /**
+   * Remembers (v > 0) or forgets (v = 0) the server version at which a synced document was
+   * deleted; see SyncState.deleted.
+   */
+  tombstone(coll: string, id: string, v: number): void {
+    const sync = this.state.sync;
+    const key = deletedKey(coll, id);
+    const prev = sync.deleted.get(key);
+    if ((prev ?? 0) === v) return;
+    if (v > 0) sync.deleted.set(key, v);
+    else sync.deleted.delete(key);
+    this.ops.push({ o: 'tomb', c: coll, id, v });
+    this.undo.push(() => {
+      if (prev === undefined) sync.deleted.delete(key);
+      else sync.deleted.set(key, prev);
+    });
   }
 
   /** Records the pull cursor reached by a page (in the same commit as the page's changes). */

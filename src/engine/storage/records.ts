@@ -20,6 +20,8 @@ export type Op =
   | { o: 'out'; e: OutboxOp }
   /** The server acknowledged every op of collections `cs` (all when null) up to `upTo`. */
   | { o: 'ack'; upTo: number; cs: string[] | null }
+  /** A synced document was deleted at server version `v` (`v` = 0: forget it, it lives again). */
+  | { o: 'tomb'; c: string; id: string; v: number }
   /** A pull page was applied (same record as its changes): the new cursor and clock. */
   | { o: 'cursor'; c: string; cursor: string | null; hlc: string };
 
@@ -104,4 +106,4 @@ export function decodePayload(buf: Buffer, start: number, end: number, file: str
   return { record: { lsn: header.lsn, ops } };
 }
 
-const KNOWN_OPS = new Set(['del', 'clear', 'coll', 'drop', 'idx', 'unidx', 'synccfg', 'out', 'ack', 'cursor']);
+const KNOWN_OPS = new Set(['del', 'clear', 'coll', 'drop', 'idx', 'unidx', 'synccfg', 'out', 'ack', 'cursor', 'tomb']);
