@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Collection, WiseJSON } from '../../src/engine';
 import { KEY, TestServer, tmpDir } from '../server/helpers';
@@ -40,6 +41,8 @@ describe('sync scenarios (real server, real engines)', function () {
   afterEach(async () => {
     for (const r of open) await r.db.close();
     await server.stop();
+    fs.rmSync(server.dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
     server.dir = '';
   });
   const make = async (name: string, key = KEY): Promise<Replica> => {

@@ -132,11 +132,20 @@ async function serverDocs(url: string, dataset: string, coll: string): Promise<R
 describe('sync: the seed examples, as written', function () {
   this.timeout(60_000);
   const server = new TestServer({ apiKeys: [KEY, 'test'] });
+  const dirs: string[] = [];
+  const tmp = async (): Promise<string> => {
+    const d = await tmpDir();
+    dirs.push(d);
+    return d;
+  };
   before(() => server.start());
-  after(() => server.stop());
+  after(async () => {
+    await server.stop();
+    for (const d of [...dirs, server.dir]) fs.rmSync(d, { recursive: true, force: true });
+  });
 
   it('example 1: enableSync + insert + triggerSync pushes the document and reports sync:success', async () => {
-    const dir = await tmpDir();
+    const dir = await tmp();
     const { stdout, stderr } = await runExample(EXAMPLE_1.replace('https://my-sync-server.example.com', server.url).replace('SECRET-API-KEY', KEY), dir);
     assert.match(stdout, /\[SYNC SUCCESS\] \{[^}]*pushed: 1/s, stdout + stderr);
     assert.doesNotMatch(stderr, /SYNC ERROR/);
@@ -147,7 +156,7 @@ describe('sync: the seed examples, as written', function () {
   });
 
   it('example 2: a custom apiClient whose answers are not the protocol gets sync:error, the process does not crash', async () => {
-    const dir = await tmpDir();
+    const dir = await tmp();
     const { stdout, stderr } = await runExample(EXAMPLE_2, dir);
     assert.doesNotMatch(stdout, /SYNC OK/);
     assert.match(stderr, /SYNC FAIL: \{[^}]*code: 'bad_response'/s);
@@ -156,7 +165,7 @@ describe('sync: the seed examples, as written', function () {
   });
 
   it('example 3: a second database pushes, and example 1\'s document is pulled into it', async () => {
-    const dir = await tmpDir();
+    const dir = await tmp();
     const source = EXAMPLE_3.replace('http://localhost:3000', server.url).replace("col.enableSync", "const other = await db.collection('my_docs');\n  other.enableSync({ url: 'http://localhost:3000'.replace('http://localhost:3000', " + JSON.stringify(server.url) + "), apiKey: 'test' });\n  col.enableSync");
     const { stdout, stderr } = await runExample(source, dir);
     assert.match(stdout, /SYNC OK \{[^}]*pushed: 1/s, stdout + stderr);
