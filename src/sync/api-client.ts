@@ -1,5 +1,9 @@
 import { Agent, Dispatcher, ProxyAgent, request } from 'undici';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
 import { PROTOCOL_HEADER } from './protocol';
+
+const gunzip = promisify(zlib.gunzip);
 
 /**
  * What the SyncManager needs from HTTP: GET and POST of JSON, resolving with the parsed body.
@@ -39,7 +43,7 @@ export interface HttpClientOptions {
 /**
  * The default client: undici with keep-alive connections, a deadline on every request, and the
  * environment's proxy when one is configured. It adds `Authorization: Bearer`, the
- * `Sync-Protocol` header and gzip acceptance.
+ * `Sync-Protocol` header and gzip acceptance (large pages arrive compressed to about a fifth).
  */
 export class HttpSyncApiClient implements SyncApiClient {
   private readonly base: URL;
@@ -84,6 +88,7 @@ export class HttpSyncApiClient implements SyncApiClient {
           authorization: `Bearer ${this.apiKey}`,
           [PROTOCOL_HEADER.toLowerCase()]: '1',
           accept: 'application/json',
+          'accept-encoding': 'gzip',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -96,7 +101,9 @@ export class HttpSyncApiClient implements SyncApiClient {
     }
     let text: string;
     try {
-      text = await res.body.text();
+      const raw = Buffer.from(await res.body.arrayBuffer());
+      const encoding = String(res.headers['content-encoding'] ?? '').toLowerCase();
+      text = (encoding.includes('gzip') ? await gunzip(raw) : raw).toString('utf8');
     } catch (err) {
       throw new SyncHttpError('network', `The connection to ${this.base.origin} broke while reading the response (${(err as Error).message}). Sync retries automatically.`, null, true);
     }

@@ -169,4 +169,18 @@ describe('sync scenarios (real server, real engines)', function () {
     assert.ok(await after.getById('a1'));
     await other.close();
   });
+
+  it('large pull pages travel gzip-compressed and arrive intact', async () => {
+    const a = await make('a');
+    const text = 'lorem ipsum dolor sit amet '.repeat(40);
+    await a.col.insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: `g${i}`, i, text })));
+    await a.col.triggerSync();
+    const b = await make('b');
+    await b.col.triggerSync();
+    assert.equal(await b.col.count(), 300);
+    assert.equal((await b.col.getById('g299'))?.text, text);
+    const pulls = server.logs.filter((e) => e.method === 'GET' && e.path.includes('/changes') && e.path.includes('colls=notes') && e.status === 200);
+    const biggest = Math.max(...pulls.map((e) => e.bytesOut));
+    assert.ok(biggest < 300 * text.length / 3, `the largest page was ${biggest} bytes on the wire: not compressed`);
+  });
 });
