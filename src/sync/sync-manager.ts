@@ -281,7 +281,9 @@ export class SyncManager {
       const res = this.validate(() => {
         const r = parsePushResponse(raw, body as never);
         // Acknowledging beyond what was sent would drop ops the server never saw.
-        if (r.ackSeq > last) throw new ProtocolError('bad_response', 'ackSeq', 'is beyond the last op of the push');
+        if (r.ackSeq > last) {
+          throw new ProtocolError('bad_response', 'ackSeq', 'is beyond the last change sent: either the server is wrong, or this database was restored from a backup and reuses change numbers the server has already seen (then copy its documents into a fresh database folder and sync that)');
+        }
         if (body.checkpointEpoch !== null && r.epoch !== body.checkpointEpoch) throw new ProtocolError('bad_response', 'epoch', 'differs from the checkpoint epoch the push was accepted for');
         return r;
       }, raw);
