@@ -192,13 +192,7 @@ export class Collection {
   }
 
   private updateWhere(filter: Query<Doc>, update: Record<string, unknown>, max: number): Promise<UpdateResult> {
-    let match: (d: Doc) => boolean;
-    try {
-      match = this.compileWrite(filter, update);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.db.write((ctx) => {
+    return this.filteredWrite(filter, update, (ctx, match) => {
       const c = this.target(ctx);
       const hits = this.select(c, filter, match, ctx.now, max);
       let modified = 0;
@@ -218,13 +212,7 @@ export class Collection {
    * version (or the old one with `{ returnOriginal: true }`); null when nothing matches.
    */
   findOneAndUpdate(filter: Query<Doc>, update: Record<string, unknown>, options: { returnOriginal?: boolean } = {}): Promise<Doc | null> {
-    let match: (d: Doc) => boolean;
-    try {
-      match = this.compileWrite(filter, update);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.db.write((ctx) => {
+    return this.filteredWrite(filter, update, (ctx, match) => {
       const c = this.target(ctx);
       const [old] = this.select(c, filter, match, ctx.now, 1);
       if (!old) return null;
@@ -245,13 +233,7 @@ export class Collection {
   }
 
   private deleteWhere(filter: Query<Doc>, max: number): Promise<DeleteResult> {
-    let match: (d: Doc) => boolean;
-    try {
-      match = this.compileWrite(filter, null);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.db.write((ctx) => {
+    return this.filteredWrite(filter, null, (ctx, match) => {
       const c = this.target(ctx);
       const hits = this.select(c, filter, match, ctx.now, max);
       for (const d of hits) ctx.remove(c, d._id);
@@ -262,12 +244,21 @@ export class Collection {
     });
   }
 
-  /** Checks a filtered write's arguments (throws a ValidationError) and compiles its filter. */
-  private compileWrite(filter: Query<Doc>, update: Record<string, unknown> | null): (d: Doc) => boolean {
-    if (update !== null && !isPlainObject(update)) {
-      throw new ValidationError(`Collection "${this.name}": the update must be an object like { "$set": { "name": "x" } }.`);
+  /**
+   * A write over the documents matching `filter`: checks the arguments first (a bad update or
+   * filter rejects with a ValidationError, writing nothing), then runs `build` as one commit.
+   */
+  private filteredWrite<T>(filter: Query<Doc>, update: Record<string, unknown> | null, build: (ctx: WriteContext, match: (d: Doc) => boolean) => T): Promise<T> {
+    let match: (d: Doc) => boolean;
+    try {
+      if (update !== null && !isPlainObject(update)) {
+        throw new ValidationError(`Collection "${this.name}": the update must be an object like { "$set": { "name": "x" } }.`);
+      }
+      match = isIdQuery(filter) ? matchAll : compileQuery(filter);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    return isIdQuery(filter) ? matchAll : compileQuery(filter);
+    return this.db.write((ctx) => build(ctx, match));
   }
 
   /** Normalises, freezes and stores `next` in place of `old`; returns `old` if nothing changed. */

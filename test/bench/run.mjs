@@ -26,6 +26,7 @@ import { ENGINES, canonicalName } from './engines/index.mjs';
 import { DIST } from './engines/wisejson.mjs';
 import { diskBaseline, expectedRangeCount, idOf, sizes } from './workloads.mjs';
 import { machineInfo, writeReports } from './report.mjs';
+import { dirSizeMB } from './disk.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const WORKER = join(HERE, 'worker.mjs');
@@ -205,18 +206,6 @@ async function oneShot(mode, engine, dir, params) {
   }
 }
 
-function dirSizeMB(dir) {
-  let total = 0;
-  const walk = (d) => {
-    for (const ent of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, ent.name);
-      if (ent.isDirectory()) walk(p);
-      else total += statSync(p).size;
-    }
-  };
-  walk(dir);
-  return Math.round((total / 1048576) * 10) / 10;
-}
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -51,6 +51,7 @@ import { CountingProxy, ServerProcess, changesQuery, summarizeLog } from './sync
 import { summarizeProfile } from './sync/profile.mjs';
 import { writeSyncReports } from './sync/report.mjs';
 import { machineInfo } from './report.mjs';
+import { dirSizeMB } from './disk.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -264,19 +265,6 @@ async function measuredRun(label, server, params, { onEntry, profileDir, expectK
   }
 }
 
-/** Size of a folder tree in MB. */
-function dirSizeMB(dir) {
-  let total = 0;
-  const walk = (d) => {
-    for (const ent of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, ent.name);
-      if (ent.isDirectory()) walk(p);
-      else total += statSync(p).size;
-    }
-  };
-  try { walk(dir); } catch { return null; }
-  return Math.round((total / 1048576) * 10) / 10;
-}
 
 /** Size of the newest checkpoint of an engine database folder (the whole state at one LSN), MB. */
 function checkpointMB(dbDir) {
