@@ -25,6 +25,21 @@ export interface FindOptions {
   limit?: number;
 }
 
+export interface PageOptions {
+  /** The `next` of the previous page; null or absent for the first page. */
+  after?: string | null;
+  /** The most documents to return (a positive integer). */
+  limit: number;
+  /** Only documents matching this filter. */
+  query?: Query<Doc>;
+}
+
+export interface Page {
+  docs: Doc[];
+  /** Pass as `after` for the next page; null when there is none. */
+  next: string | null;
+}
+
 export interface UpdateResult {
   matchedCount: number;
   modifiedCount: number;
@@ -320,6 +335,35 @@ export class Collection {
       if (skip > 0) docs = docs.slice(skip);
     }
     return project ? docs.map((d) => project(d) as Doc) : docs;
+  }
+
+  /**
+   * One page of documents in `_id` order: up to `limit` documents matching `query` whose `_id`
+   * sorts after `after` (the previous page's `next`). `next` is null after the last page. Reads
+   * only the documents it returns (and, with a query, those it tests), so a UI can page through
+   * a large collection without loading it whole.
+   */
+  async page(options: PageOptions): Promise<Page> {
+    await this.db.init();
+    const limit = options.limit;
+    if (!Number.isInteger(limit) || limit <= 0) throw new ValidationError(`page: limit must be a positive integer, got ${String(limit)}.`);
+    const after = options.after ?? null;
+    if (after !== null && typeof after !== 'string') throw new ValidationError(`page: after must be a document id (a string) or null, got ${typeof after}.`);
+    const c = this.state;
+    if (!c) return { docs: [], next: null };
+    const match = options.query === undefined ? null : compileQuery(options.query);
+    const now = Date.now();
+    const docs: Doc[] = [];
+    let last: string | null = null;
+    for (const id of c.idsAfter(after)) {
+      if (docs.length === limit) return { docs, next: last };
+      const doc = c.get(id);
+      if (!doc || (c.ttlIds.has(id) && isExpired(doc, now))) continue;
+      if (match && !match(doc)) continue;
+      docs.push(doc);
+      last = id;
+    }
+    return { docs, next: null };
   }
 
   /** The first document matching `query`, or null. */

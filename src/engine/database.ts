@@ -16,7 +16,7 @@ import { ChangeEvent, DatabaseState } from './state/database-state';
 import { deepFreeze, Doc, isExpired, serialize, toJsonDocument } from './document';
 import { WriteContext } from './state/write-context';
 import { Transaction } from './transaction';
-import type { EnableSyncOptions, SyncManager } from '../sync/sync-manager';
+import type { EnableSyncOptions, SyncManager, SyncStatus } from '../sync/sync-manager';
 
 /** Keep the write lock this long after the last commit, in case another follows. */
 const LEASE_IDLE_MS = 3;
@@ -550,6 +550,23 @@ export class WiseJSON extends EventEmitter {
   async disableSync(): Promise<void> {
     this.syncAll = null;
     for (const h of this.handles.values()) await h.disableSync();
+  }
+
+  /**
+   * Where sync stands for the whole database (every collection, every server): null when no
+   * collection syncs. `pending` counts every change not yet acknowledged.
+   */
+  getSyncStatus(): SyncStatus | null {
+    const [first, ...rest] = this.syncManagers.values();
+    if (!first) return null;
+    const status = first.status();
+    const rank = ['idle', 'standby', 'syncing', 'paused', 'offline', 'error'];
+    for (const m of rest) {
+      const s = m.status();
+      if (rank.indexOf(s.state) > rank.indexOf(status.state)) Object.assign(status, { state: s.state, lastError: s.lastError, url: s.url, dataset: s.dataset });
+    }
+    status.pending = this._sync.outbox.length;
+    return status;
   }
 
   /** Runs a sync cycle of every enabled server; resolves when they finished (never rejects). */

@@ -1,40 +1,49 @@
 #!/usr/bin/env node
-// Runs the extension-host test suite (out/test/extension/index.js, the same `run()` that
-// @vscode/test-electron calls) inside a REAL VS Code without downloading desktop VS Code:
-// the VS Code server shipped in the npm package code-server (provisioned by ./provision.mjs,
-// run on Node 24) serves the workbench, Debian's Chromium (driven by playwright-core) opens it
-// with our extension under development and the test module, and the workbench hands the test
-// run's exit code back through window.codeAutomationExit (--enable-smoke-test-driver).
+// Runs, in a REAL VS Code without downloading desktop VS Code:
+//  1. the extension-host test suite (out/test/extension/index.js, the same `run()` that
+//     @vscode/test-electron calls): the VS Code server shipped in the npm package code-server
+//     (provisioned by ./provision.mjs, run on Node 24) serves the workbench, Debian's Chromium
+//     (driven by playwright-core) opens it with our extension under development and the test
+//     module, and the workbench hands the test run's exit code back through
+//     window.codeAutomationExit (--enable-smoke-test-driver);
+//  2. then the UI checks of ./ui.mjs in the same VS Code server and Chromium: a person's clicks
+//     and keystrokes on a seeded workspace and a real sync server, with screenshots and figures.
 //
 //   node test/e2e/run.mjs            (build first: npm run build && npm run compile-tests)
 //   node test/e2e/run.mjs --build    builds the extension and the tests first
+//   node test/e2e/run.mjs --no-ui    only the extension-host suite
+//   node test/e2e/run.mjs --ui-only  only the UI checks
 //   node test/e2e/run.mjs --verbose  also echoes the VS Code server's and the workbench's logs
 //
 // Env: E2E_TIMEOUT_MS (default 300000), E2E_CHROMIUM (default /usr/bin/chromium),
 //      E2E_KEEP=1 keeps the temporary server/user/workspace folders.
-// Output: the extension host's console (mocha's report) on stdout/stderr; test/e2e/artifacts/
-// gets workbench.png, server.log, browser-console.log and the workbench's own log files.
-// Exit code: the test run's exit code; 1 for a failure of the harness or a timeout.
-import { spawn, spawnSync } from 'node:child_process';
+// Output: the extension host's console (mocha's report) on stdout/stderr, then the UI checks'
+// lines ([ui] …); test/e2e/artifacts/ gets workbench.png, the UI screenshots and figures
+// (ui-figures.json), server.log, browser-console.log and the workbench's own log files.
+// Exit code: the test run's exit code, else 1 if a UI check failed; 1 for a failure of the
+// harness or a timeout.
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { format } from 'node:util';
-import { provision, ROOT } from './provision.mjs';
+import { provision } from './provision.mjs';
+import {
+  ARTIFACTS, CHROMIUM, closeChromium, EXTENSION_ID, launchChromium, rel, ROOT, say, secs, sleep, startVsCodeServer,
+  stopGroup, watchExtHostConsole, workbenchUrl,
+} from './harness.mjs';
 
 const args = new Set(process.argv.slice(2));
+for (const a of args) {
+  if (!['--build', '--verbose', '--no-ui', '--ui-only'].includes(a)) {
+    console.error(`[e2e] unknown option ${a} (options: --build --verbose --no-ui --ui-only)`);
+    process.exit(2);
+  }
+}
 const VERBOSE = args.has('--verbose');
+const RUN_SUITE = !args.has('--ui-only');
+const RUN_UI = !args.has('--no-ui');
 const TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 300_000);
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
-const EXTENSION_ID = 'wisejson.wisejson-vscode';
 const TESTS_DIR = path.join(ROOT, 'out', 'test', 'extension');
-const ARTIFACTS = path.join(ROOT, 'test', 'e2e', 'artifacts');
-
-const t0 = Date.now();
-const secs = () => ((Date.now() - t0) / 1000).toFixed(1);
-const say = (msg) => console.log(`[e2e ${secs()}s] ${msg}`);
 
 // ---------------------------------------------------------------- preconditions
 if (!existsSync(CHROMIUM) && CHROMIUM === '/usr/bin/chromium' && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
@@ -57,13 +66,15 @@ if (args.has('--build')) {
     if (r.status !== 0) process.exit(1);
   }
 }
-for (const f of [path.join(ROOT, 'dist', 'extension.js'), path.join(TESTS_DIR, 'index.js')]) {
+const needed = [path.join(ROOT, 'dist', 'extension.js')];
+if (RUN_SUITE) needed.push(path.join(TESTS_DIR, 'index.js'));
+if (RUN_UI) needed.push(path.join(ROOT, 'dist', 'wise-json.js'), path.join(ROOT, 'dist', 'server.js'));
+for (const f of needed) {
   if (!existsSync(f)) {
-    console.error(`[e2e] missing ${path.relative(ROOT, f)}: build first (npm run build && npm run compile-tests, or pass --build)`);
+    console.error(`[e2e] missing ${rel(f)}: build first (npm run build && npm run compile-tests, or pass --build)`);
     process.exit(1);
   }
 }
-const { chromium } = createRequire(path.join(ROOT, 'package.json'))('playwright-core');
 
 const paths = provision();
 
@@ -77,47 +88,31 @@ const serverLog = createWriteStream(path.join(ARTIFACTS, 'server.log'));
 const browserLog = createWriteStream(path.join(ARTIFACTS, 'browser-console.log'));
 const extHostLog = createWriteStream(path.join(ARTIFACTS, 'extension-host.log'));
 
-let server = null;        // the VS Code server (leader of its own process group)
-let browserServer = null; // Chromium, launched through playwright's launchServer to know its pid
-let browser = null;
-let page = null;
+let server = null;   // the VS Code server (leader of its own process group)
+let chrome = null;   // { browserServer, browser }: Chromium, launched to know its pid
+let phase = 'setup'; // 'suite' | 'ui'
+let page = null;     // the page a failure screenshot is taken of
 let shot = null;
 let cleaning = null;
+/** Extra clean-ups registered by the phases (the UI's sync server), run last-in first-out. */
+const cleanups = [];
 
 /** Screenshot of the workbench (once), also on a timeout or failure of the harness. */
-function screenshot() {
+function screenshot(file = phase === 'ui' ? 'ui-failure.png' : 'workbench.png') {
   if (!page) return Promise.resolve();
-  shot ??= page.screenshot({ path: path.join(ARTIFACTS, 'workbench.png'), timeout: 10_000 }).then(
-    () => say(`screenshot: ${path.relative(ROOT, ARTIFACTS)}/workbench.png`),
+  shot ??= page.screenshot({ path: path.join(ARTIFACTS, file), timeout: 10_000 }).then(
+    () => say(`screenshot: ${rel(ARTIFACTS)}/${file}`),
     (e) => say(`screenshot failed: ${e.message.split('\n')[0]}`),
   );
   return shot;
 }
 
-const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-const groupAlive = (pgid) => { try { process.kill(-pgid, 0); return true; } catch { return false; } };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Signals a process group we created (the server and the processes it forked), by its pid. */
-function killGroup(pid, signal) {
-  try { process.kill(-pid, signal); } catch { try { process.kill(pid, signal); } catch { /* gone */ } }
-}
-
 function cleanup() {
   cleaning ??= (async () => {
     await screenshot();
-    if (browser) await Promise.race([browser.close().catch(() => {}), sleep(5000)]);
-    if (browserServer) {
-      const pid = browserServer.process().pid;
-      await Promise.race([browserServer.close().catch(() => {}), sleep(5000)]);
-      if (pid && alive(pid)) killGroup(pid, 'SIGKILL');
-    }
-    if (server?.pid) {
-      killGroup(server.pid, 'SIGTERM');
-      for (let i = 0; i < 30 && alive(server.pid); i++) await sleep(100);
-      killGroup(server.pid, 'SIGKILL'); // the extension host, file watcher and agent host too
-      for (let i = 0; i < 50 && groupAlive(server.pid); i++) await sleep(100);
-    }
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => say(`clean-up failed: ${e.message}`));
+    if (chrome) await closeChromium(chrome);
+    if (server) await stopGroup(server.proc.pid);
     await new Promise((r) => serverLog.end(r));
     await new Promise((r) => browserLog.end(r));
     await new Promise((r) => extHostLog.end(r));
@@ -130,109 +125,38 @@ function cleanup() {
 async function finish(code, why) {
   if (why) say(why);
   await cleanup();
-  say(`exit ${code} after ${secs()} s (artifacts in ${path.relative(ROOT, ARTIFACTS)}/)`);
+  say(`exit ${code} after ${secs()} s (artifacts in ${rel(ARTIFACTS)}/)`);
   process.exit(code);
 }
 
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => void finish(1, `interrupted (${sig})`));
-const timer = setTimeout(() => void finish(1, `TIMEOUT after ${TIMEOUT_MS / 1000} s: killing everything`), TIMEOUT_MS);
+const timer = setTimeout(() => void finish(1, `TIMEOUT after ${TIMEOUT_MS / 1000} s in the ${phase} phase: killing everything`), TIMEOUT_MS);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+/** A page of the workbench with its console going to browser-console.log. */
+async function newWorkbenchPage(context, label) {
+  const p = await context.newPage();
+  await p.exposeFunction('codeAutomationLog', (level, message) => {
+    browserLog.write(`[${label} ${level}] ${message}\n`);
+    if (VERBOSE) process.stderr.write(`[workbench ${level}] ${message}\n`);
   });
+  p.on('console', (m) => browserLog.write(`[${label} console.${m.type()}] ${m.text()}\n`));
+  p.on('pageerror', (e) => browserLog.write(`[${label} pageerror] ${e.stack ?? e}\n`));
+  p.on('crash', () => void finish(1, `the ${label} page crashed`));
+  return p;
 }
 
-// ---------------------------------------------------------------- the extension host's console
-// With extensionTestsPath set, the workbench routes the extension host's console into its log
-// service, mixed with its own messages. To print exactly the extension host's output we read the
-// RPC calls `$logExtensionHostMessage({type:'__$console', severity, arguments})` that the
-// extension host sends to the workbench over its WebSocket: the method name, a 4-byte big-endian
-// length, then that many bytes of JSON args. (VS Code's wire format; the version is pinned.)
-const MARKER = Buffer.from('$logExtensionHostMessage');
-let extHostLines = 0;
-let sawMochaSummary = false;
-
+// ---------------------------------------------------------------- phase 1: the extension-host suite
 // Known noise from VS Code itself in the extension host: native modules that need install scripts
 // (file logging via spdlog, the parent-process watchdog) are absent. Logged to the artifact only.
 const NOISE = [/Could not locate the bindings file[\s\S]*@vscode\/spdlog/, /Cannot find module '\.\/build\/Release\/watchdog'/];
-let noiseLines = 0;
 
-function printExtHostEntry(entry) {
-  let a;
-  try { a = JSON.parse(entry.arguments); } catch { a = [String(entry.arguments)]; }
-  const text = a.length ? format(...a) : '';
-  extHostLog.write(`[${entry.severity}] ${text}\n`);
-  if (NOISE.some((re) => re.test(text))) { noiseLines++; return; }
-  extHostLines++;
-  if (/^\s*\d+ (passing|failing)/m.test(text)) sawMochaSummary = true;
-  (entry.severity === 'error' || entry.severity === 'warn' ? process.stderr : process.stdout).write(`${text}\n`);
-}
-
-function watchExtHostSocket(ws) {
-  let buf = Buffer.alloc(0);
-  ws.on('framereceived', ({ payload }) => {
-    buf = Buffer.concat([buf, typeof payload === 'string' ? Buffer.from(payload) : payload]);
-    for (;;) {
-      const i = buf.indexOf(MARKER);
-      if (i < 0) { buf = buf.subarray(Math.max(0, buf.length - MARKER.length)); return; }
-      const start = i + MARKER.length + 4;
-      if (buf.length < start) { buf = buf.subarray(i); return; }
-      const len = buf.readUInt32BE(i + MARKER.length);
-      if (buf.length < start + len) { buf = buf.subarray(i); return; }
-      try {
-        for (const entry of JSON.parse(buf.subarray(start, start + len).toString('utf8'))) {
-          if (entry?.type === '__$console') printExtHostEntry(entry);
-        }
-      } catch { /* not a console call after all */ }
-      buf = buf.subarray(start + len);
-    }
-  });
-}
-
-// ---------------------------------------------------------------- run
-try {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-
-  // 1. The VS Code server, on Node 24, in its own process group so that it and everything it
-  //    forks (extension host, file watcher, agent host) can be stopped by its pid.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VSCODE_') && k !== 'ELECTRON_RUN_AS_NODE'));
-  const serverArgs = [
-    paths.serverMain, '--host', '127.0.0.1', '--port', String(port), '--without-connection-token',
-    '--accept-server-license-terms', '--telemetry-level', 'off', '--enable-smoke-test-driver',
-    '--disable-workspace-trust', '--server-data-dir', dirs['server-data'], '--user-data-dir', dirs['user-data'],
-    '--extensions-dir', dirs.extensions,
-  ];
-  say(`starting the VS Code server on ${origin} (Node 24, logs: ${path.relative(ROOT, ARTIFACTS)}/server.log)`);
-  server = spawn(paths.node, serverArgs, { cwd: tmp, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const s of [server.stdout, server.stderr]) s.on('data', (d) => { serverLog.write(d); if (VERBOSE) process.stderr.write(`[server] ${d}`); });
-  let serverExit = null;
-  server.on('exit', (code, signal) => {
-    serverExit = code ?? signal;
-    if (!cleaning) void finish(1, `the VS Code server exited early (${serverExit}); see ${path.relative(ROOT, ARTIFACTS)}/server.log`);
-  });
-
-  // 2. Wait until it answers.
-  const waitStart = Date.now();
-  for (;;) {
-    try { if ((await fetch(origin, { signal: AbortSignal.timeout(2000) })).ok) break; } catch { /* not yet */ }
-    if (serverExit !== null) await new Promise(() => {}); // finish() is under way
-    if (Date.now() - waitStart > 60_000) throw new Error('the VS Code server did not answer within a minute');
-    await sleep(200);
-  }
-  say('the server answers; launching Chromium');
-
-  // 3. Chromium through playwright-core.
-  browserServer = await chromium.launchServer({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  browser = await chromium.connect(browserServer.wsEndpoint());
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+async function runSuite() {
+  phase = 'suite';
+  let extHostLines = 0;
+  let noiseLines = 0;
+  let sawMochaSummary = false;
+  const context = await chrome.browser.newContext({ viewport: { width: 1400, height: 900 } });
+  page = await newWorkbenchPage(context, 'suite');
 
   let resolveExit;
   const exited = new Promise((r) => (resolveExit = r));
@@ -247,33 +171,59 @@ try {
     }
     resolveExit(code);
   });
-  await page.exposeFunction('codeAutomationLog', (level, message) => {
-    browserLog.write(`[workbench ${level}] ${message}\n`);
-    if (VERBOSE) process.stderr.write(`[workbench ${level}] ${message}\n`);
-  });
-  page.on('console', (m) => browserLog.write(`[console.${m.type()}] ${m.text()}\n`));
-  page.on('pageerror', (e) => browserLog.write(`[pageerror] ${e.stack ?? e}\n`));
-  page.on('crash', () => void finish(1, 'the workbench page crashed'));
-  page.on('websocket', watchExtHostSocket);
+  page.on('websocket', (ws) => watchExtHostConsole(ws, (severity, text) => {
+    extHostLog.write(`[${severity}] ${text}\n`);
+    if (NOISE.some((re) => re.test(text))) { noiseLines++; return; }
+    extHostLines++;
+    if (/^\s*\d+ (passing|failing)/m.test(text)) sawMochaSummary = true;
+    (severity === 'error' || severity === 'warn' ? process.stderr : process.stdout).write(`${text}\n`);
+  }));
 
-  // 4. The workbench, with the extension under development and the test module.
-  const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
-  const payload = [['extensionDevelopmentPath', remote(ROOT)], ['extensionTestsPath', remote(TESTS_DIR)]];
-  const url = `${origin}/?folder=${encodeURIComponent(dirs.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  say(`opening the workbench: extension ${EXTENSION_ID} from ${ROOT}, tests ${path.relative(ROOT, TESTS_DIR)}/index.js`);
+  const url = workbenchUrl(server, { folder: dirs.workspace, payload: { extensionDevelopmentPath: ROOT, extensionTestsPath: TESTS_DIR } });
+  say(`opening the workbench: extension ${EXTENSION_ID} from ${ROOT}, tests ${rel(TESTS_DIR)}/index.js`);
   say('--- extension host output ---');
   await page.goto(url);
 
-  // 5. The test run's exit code.
   const code = await exited;
-  say(`--- end of extension host output${noiseLines ? ` (${noiseLines} known-harmless VS Code messages about absent native modules: see ${path.relative(ROOT, ARTIFACTS)}/extension-host.log)` : ''} ---`);
+  say(`--- end of extension host output${noiseLines ? ` (${noiseLines} known-harmless VS Code messages about absent native modules: see ${rel(ARTIFACTS)}/extension-host.log)` : ''} ---`);
   say(`the extension host exited with code ${code}`);
-  clearTimeout(timer);
-  await screenshot();
-  if (typeof code !== 'number') await finish(1, `unexpected exit code ${JSON.stringify(code)}`);
+  await screenshot('workbench.png');
+  await context.close().catch(() => {}); // ends this window's extension host before the next phase
+  page = null;
+  shot = null;
+  if (typeof code !== 'number') { say(`unexpected exit code ${JSON.stringify(code)}`); return 1; }
   if (code === 0 && !sawMochaSummary) {
-    await finish(1, `exit code 0 but no mocha summary was seen (${extHostLines} extension host lines): did the suite run? See ${path.relative(ROOT, ARTIFACTS)}/`);
+    say(`exit code 0 but no mocha summary was seen (${extHostLines} extension host lines): did the suite run? See ${rel(ARTIFACTS)}/`);
+    return 1;
   }
+  say(code === 0 ? 'extension-host suite PASSED' : 'extension-host suite FAILED');
+  return code;
+}
+
+// ---------------------------------------------------------------- run
+try {
+  say(`starting the VS Code server (Node 24, logs: ${rel(ARTIFACTS)}/server.log)`);
+  server = await startVsCodeServer({
+    paths, dirs, cwd: tmp,
+    onOutput: (d) => { serverLog.write(d); if (VERBOSE) process.stderr.write(`[server] ${d}`); },
+    onExit: (how) => { if (!cleaning) void finish(1, `the VS Code server exited early (${how}); see ${rel(ARTIFACTS)}/server.log`); },
+  });
+  say(`the server answers on ${server.origin}; launching Chromium`);
+  chrome = await launchChromium();
+
+  let code = 0;
+  if (RUN_SUITE) code = await runSuite();
+  if (RUN_UI && code === 0) {
+    phase = 'ui';
+    const { runUiChecks } = await import('./ui.mjs');
+    code = await runUiChecks({
+      server, browser: chrome.browser, tmp, verbose: VERBOSE,
+      newPage: async (context) => (page = await newWorkbenchPage(context, 'ui')),
+      onCleanup: (fn) => cleanups.push(fn),
+      extHostLog,
+    });
+  } else if (RUN_UI) say('skipping the UI checks: the suite failed');
+  clearTimeout(timer);
   await finish(code, code === 0 ? 'PASSED' : 'FAILED');
 } catch (err) {
   await finish(1, `harness error: ${err.stack ?? err}`);

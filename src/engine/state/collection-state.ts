@@ -21,6 +21,8 @@ export class CollectionState {
   private indexesBuilt = true;
   /** The bytes of the checkpoint this collection was loaded from (see Stored). */
   private base: Buffer = Buffer.alloc(0);
+  /** Every id in ascending order, built on the first `idsAfter` and kept up to date after. */
+  private sortedIds: string[] | null = null;
 
   constructor(readonly name: string) {}
 
@@ -76,6 +78,30 @@ export class CollectionState {
     }
   }
 
+  /**
+   * Ids in ascending order, strictly after `after` (from the start when null): keyset paging
+   * that stays correct while documents come and go between pages.
+   */
+  *idsAfter(after: string | null): IterableIterator<string> {
+    if (!this.sortedIds) this.sortedIds = [...this.docs.keys()].sort(compareIds);
+    const ids = this.sortedIds;
+    let i = after === null ? 0 : lowerBound(ids, after);
+    if (after !== null && ids[i] === after) i++;
+    // The array may change while the caller holds the iterator: re-find the position if so.
+    for (; i < ids.length; i++) {
+      const id = ids[i];
+      yield id;
+      if (this.sortedIds !== ids || ids[i] !== id) {
+        yield* this.idsAfter(id);
+        return;
+      }
+    }
+  }
+
+  private idAdded(id: string): void {
+    if (this.sortedIds) this.sortedIds.splice(lowerBound(this.sortedIds, id), 0, id);
+  }
+
   /** Builds indexes declared while loading (they are built lazily). */
   ensureIndexes(): void {
     if (this.indexesBuilt) return;
@@ -104,6 +130,7 @@ export class CollectionState {
   /** Stores `doc` (frozen) and returns the previous version. */
   put(doc: Doc): Doc | undefined {
     const old = this.docs.has(doc._id) ? this.get(doc._id) : undefined;
+    if (old === undefined) this.idAdded(doc._id);
     this.docs.set(doc._id, doc);
     if (this.indexes.size > 0 && this.indexesBuilt) {
       for (const idx of this.indexes.values()) {
@@ -125,6 +152,7 @@ export class CollectionState {
       this.put(parseStored(text));
       return;
     }
+    if (!this.docs.has(id)) this.idAdded(id);
     this.docs.set(id, text);
     if (hasTtl) this.ttlIds.add(id);
     else if (this.ttlIds.size > 0) this.ttlIds.delete(id);
@@ -132,6 +160,7 @@ export class CollectionState {
 
   /** Stores a document loaded from a checkpoint: its line starts at `offset` of the base text. */
   putBase(id: string, offset: number, hasTtl: boolean): void {
+    if (!this.docs.has(id)) this.idAdded(id);
     this.docs.set(id, offset);
     if (hasTtl) this.ttlIds.add(id);
   }
@@ -140,6 +169,7 @@ export class CollectionState {
     if (!this.docs.has(id)) return undefined;
     const old = this.get(id)!;
     this.docs.delete(id);
+    if (this.sortedIds) this.sortedIds.splice(lowerBound(this.sortedIds, id), 1);
     this.ttlIds.delete(id);
     if (this.indexesBuilt) for (const idx of this.indexes.values()) idx.remove(old);
     return old;
@@ -147,6 +177,7 @@ export class CollectionState {
 
   clear(): void {
     this.docs.clear();
+    this.sortedIds = null;
     this.ttlIds.clear();
     for (const idx of this.indexes.values()) idx.clear();
   }
@@ -173,4 +204,21 @@ export class CollectionState {
   indexDefinitions(): IndexDefinition[] {
     return [...this.indexes.values()].map((i) => i.definition);
   }
+}
+
+/** Ids compare by UTF-16 code units, like `<` on strings. */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The first position in sorted `ids` whose id is not below `id`. */
+function lowerBound(ids: string[], id: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid] < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -1,0 +1,128 @@
+/**
+ * Applies each workspace folder's sync settings and its API key (from SecretStorage) to the
+ * databases of that folder, and tells the status bar and the Sync view where sync stands.
+ * Untrusted workspaces never sync.
+ */
+import * as vscode from 'vscode';
+import type { SyncStatus } from '../../sync/sync-manager';
+import type { DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
+import { ApiKeyStore, normalizeServerUrl, readSyncSettings } from './sync-settings';
+
+/** Where sync stands for one database, as the UI shows it. */
+export type DatabaseSyncState =
+  | { kind: 'off' }
+  | { kind: 'untrusted' }
+  | { kind: 'no-key'; serverUrl: string }
+  | { kind: 'bad-config'; message: string }
+  | { kind: 'on'; status: SyncStatus; running: boolean };
+
+export class SyncController implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Sync state may have changed (settings, keys, a sync event, a write). */
+  readonly onDidChangeState = this.changed.event;
+  private readonly applied = new Map<string, string>();
+  private readonly problems = new Map<string, DatabaseSyncState>();
+  /** Databases with a cycle under way (between sync:start and sync:success/error). */
+  private readonly running = new Set<string>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private applying: Promise<void> = Promise.resolve();
+  private fireTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly registry: DatabaseRegistry, readonly keys: ApiKeyStore, private readonly log: vscode.LogOutputChannel) {
+    this.disposables.push(
+      this.changed,
+      registry.onDidChangeDatabases(() => void this.applyAll()),
+      keys.onDidChange(() => void this.applyAll()),
+      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('wisejson.sync')) void this.applyAll(); }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.applyAll()),
+      registry.onDidSyncEvent((e) => {
+        // A cycle's start and end are shown at once (a fast cycle still shows as syncing).
+        if (e.event === 'sync:start') this.running.add(e.database.id);
+        if (e.event === 'sync:success' || e.event === 'sync:error') this.running.delete(e.database.id);
+        if (e.event === 'sync:start' || e.event === 'sync:success' || e.event === 'sync:error') this.changed.fire();
+        else this.fireSoon();
+      }),
+      registry.onDidChangeData(() => this.fireSoon()),
+    );
+  }
+
+  /** Applies settings and keys to every open database. Calls are serialized. */
+  applyAll(): Promise<void> {
+    this.applying = this.applying.then(async () => {
+      for (const database of this.registry.list()) await this.apply(database);
+      for (const id of [...this.applied.keys()]) if (!this.registry.get(id)) this.applied.delete(id);
+      const anyOn = this.registry.list().some((d) => d.db.getSyncStatus() !== null);
+      await vscode.commands.executeCommand('setContext', 'wisejson.syncEnabled', anyOn);
+      this.changed.fire();
+    }).catch((err) => this.log.error(`applying sync settings failed: ${String(err)}`));
+    return this.applying;
+  }
+
+  private async apply(database: OpenDatabase): Promise<void> {
+    const s = readSyncSettings(database.folder);
+    this.problems.delete(database.id);
+    let key: string | undefined;
+    let problem: DatabaseSyncState | null = null;
+    if (!s.enabled || !s.serverUrl) problem = { kind: 'off' };
+    else if (!vscode.workspace.isTrusted) problem = { kind: 'untrusted' };
+    else {
+      try {
+        key = await this.keys.get(s.serverUrl);
+        if (!key) problem = { kind: 'no-key', serverUrl: normalizeServerUrl(s.serverUrl) };
+      } catch {
+        problem = { kind: 'bad-config', message: vscode.l10n.t('The sync server URL "{0}" is not a URL; fix wisejson.sync.serverUrl.', s.serverUrl) };
+      }
+    }
+    const signature = problem ? null : `${normalizeServerUrl(s.serverUrl)}|${s.dataset}|${s.intervalMs}`;
+    const current = this.applied.get(database.id) ?? null;
+    if (current !== null && current !== signature) {
+      await database.db.disableSync();
+      this.applied.delete(database.id);
+      this.running.delete(database.id);
+      this.log.info(`sync off for ${database.id}`);
+    }
+    if (problem) {
+      if (problem.kind !== 'off') this.problems.set(database.id, problem);
+      return;
+    }
+    try {
+      // Again with the same settings only refreshes the key (a new key resumes a paused sync).
+      await database.db.enableSync({ url: normalizeServerUrl(s.serverUrl), apiKey: key!, dataset: s.dataset, syncIntervalMs: s.intervalMs });
+      if (current !== signature) this.log.info(`sync on for ${database.id}: ${normalizeServerUrl(s.serverUrl)} dataset ${s.dataset}`);
+      this.applied.set(database.id, signature!);
+    } catch (err) {
+      this.problems.set(database.id, { kind: 'bad-config', message: (err as Error).message });
+      this.log.error(`enabling sync for ${database.id} failed: ${(err as Error).message}`);
+    }
+  }
+
+  state(database: OpenDatabase): DatabaseSyncState {
+    const problem = this.problems.get(database.id);
+    if (problem) return problem;
+    const status = database.db.getSyncStatus();
+    if (!status) return { kind: 'off' };
+    return { kind: 'on', status, running: this.running.has(database.id) || status.state === 'syncing' };
+  }
+
+  /** Databases whose sync is on. */
+  syncing(): OpenDatabase[] {
+    return this.registry.list().filter((d) => d.db.getSyncStatus() !== null);
+  }
+
+  /** Runs a sync cycle of every syncing database; resolves when they finished (never rejects). */
+  async syncNow(): Promise<void> {
+    await Promise.all(this.syncing().map((d) => d.db.triggerSync()));
+  }
+
+  private fireSoon(): void {
+    this.fireTimer ??= setTimeout(() => {
+      this.fireTimer = undefined;
+      this.changed.fire();
+    }, 100);
+  }
+
+  dispose(): void {
+    if (this.fireTimer) clearTimeout(this.fireTimer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The status-bar item: sync off / synced / syncing (spinning) / N pending / offline / error /
+ * key needed, with a tooltip per database; a click offers Sync Now, Enable/Disable, Timeline.
+ */
+import * as vscode from 'vscode';
+import type { DatabaseRegistry } from '../databases/database-registry';
+import type { DatabaseSyncState, SyncController } from './sync-controller';
+
+export type StatusBarState = 'hidden' | 'off' | 'synced' | 'syncing' | 'pending' | 'offline' | 'error' | 'no-key';
+
+export class SyncStatusBar implements vscode.Disposable {
+  readonly item: vscode.StatusBarItem;
+  /** What the item shows now (for tests and the tooltip). */
+  state: StatusBarState = 'hidden';
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly registry: DatabaseRegistry, private readonly sync: SyncController) {
+    this.item = vscode.window.createStatusBarItem('wisejson.sync', vscode.StatusBarAlignment.Left, 50);
+    this.item.name = vscode.l10n.t('WiseJSON Sync');
+    this.item.command = 'wisejson.showSyncMenu';
+    this.disposables.push(this.item, sync.onDidChangeState(() => this.update()), registry.onDidChangeDatabases(() => this.update()));
+    this.update();
+  }
+
+  update(): void {
+    const databases = this.registry.list();
+    if (databases.length === 0) {
+      this.state = 'hidden';
+      this.item.hide();
+      return;
+    }
+    const states = databases.map((d) => ({ database: d, state: this.sync.state(d) }));
+    const on = states.filter((s): s is { database: typeof s.database; state: Extract<DatabaseSyncState, { kind: 'on' }> } => s.state.kind === 'on');
+    const pending = on.reduce((n, s) => n + s.state.status.pending, 0);
+    let text: string;
+    let background: vscode.ThemeColor | undefined;
+    if (states.some((s) => s.state.kind === 'no-key' || s.state.kind === 'bad-config')) {
+      this.state = 'no-key';
+      text = `$(key) ${vscode.l10n.t('WiseJSON: API key needed')}`;
+      background = new vscode.ThemeColor('statusBarItem.warningBackground');
+    } else if (on.length === 0) {
+      this.state = 'off';
+      text = `$(circle-slash) ${vscode.l10n.t('WiseJSON: sync off')}`;
+    } else if (on.some((s) => s.state.running)) {
+      this.state = 'syncing';
+      text = `$(sync~spin) ${vscode.l10n.t('WiseJSON: syncing')}`;
+    } else if (on.some((s) => s.state.status.state === 'error' || s.state.status.state === 'paused')) {
+      this.state = 'error';
+      text = `$(error) ${vscode.l10n.t('WiseJSON: sync error')}`;
+      background = new vscode.ThemeColor('statusBarItem.errorBackground');
+    } else if (on.some((s) => s.state.status.state === 'offline')) {
+      this.state = 'offline';
+      text = `$(debug-disconnect) ${vscode.l10n.t('WiseJSON: offline')}`;
+    } else if (pending > 0) {
+      this.state = 'pending';
+      text = `$(cloud-upload) ${vscode.l10n.t('WiseJSON: {0} pending', pending)}`;
+    } else {
+      this.state = 'synced';
+      text = `$(check) ${vscode.l10n.t('WiseJSON: synced')}`;
+    }
+    this.item.text = text;
+    this.item.backgroundColor = background;
+    this.item.tooltip = tooltip(states);
+    this.item.show();
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function tooltip(states: { database: { label: string; folder: vscode.WorkspaceFolder }; state: DatabaseSyncState }[]): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${vscode.l10n.t('WiseJSON sync')}**\n\n`);
+  for (const { database, state } of states) {
+    md.appendMarkdown(`$(database) **${escape(database.folder.name)} / ${escape(database.label)}**: `);
+    md.appendMarkdown(`${escape(describe(state))}\n\n`);
+  }
+  md.appendMarkdown(vscode.l10n.t('Click for Sync Now, Enable/Disable Sync and the timeline.'));
+  return md;
+}
+
+/** One line about a database's sync, for tooltips and the Sync view. */
+export function describe(state: DatabaseSyncState): string {
+  switch (state.kind) {
+    case 'off': return vscode.l10n.t('sync off');
+    case 'untrusted': return vscode.l10n.t('sync disabled in an untrusted workspace');
+    case 'no-key': return vscode.l10n.t('no API key for {0}: run WiseJSON: Set API Key', state.serverUrl);
+    case 'bad-config': return state.message;
+    case 'on': {
+      const s = state.status;
+      const parts = [`${s.url} (${s.dataset})`, state.running ? vscode.l10n.t('syncing') : s.state];
+      parts.push(vscode.l10n.t('{0} pending', s.pending));
+      parts.push(s.lastSyncAt ? vscode.l10n.t('last sync {0}', new Date(s.lastSyncAt).toLocaleTimeString()) : vscode.l10n.t('not synced yet'));
+      if (s.lastError) parts.push(vscode.l10n.t('last error: {0} ({1})', s.lastError.message, s.lastError.code));
+      return parts.join(' · ');
+    }
+  }
+}
+
+function escape(s: string): string {
+  return s.replace(/[\\`*_[\]<>|]/g, '\\$&');
+}

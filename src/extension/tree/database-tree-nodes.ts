@@ -1,0 +1,94 @@
+/**
+ * The nodes of the Databases view: workspace folder → database → collection → documents (paged,
+ * "Load more" as an item) . Nodes know their parent (so `reveal` works) and are kept as stable
+ * instances so that a change refreshes just the node it touches.
+ */
+import * as vscode from 'vscode';
+import type { Doc } from '../../engine';
+import type { OpenDatabase } from '../databases/database-registry';
+
+export type TreeNode = FolderNode | DatabaseNode | CollectionNode | DocumentNode | LoadMoreNode | MessageNode;
+
+export class FolderNode {
+  readonly kind = 'folder';
+  readonly parent = undefined;
+  constructor(readonly folder: vscode.WorkspaceFolder) {}
+  get id(): string {
+    return `folder:${this.folder.uri.toString()}`;
+  }
+}
+
+export class DatabaseNode {
+  readonly kind = 'database';
+  constructor(readonly parent: FolderNode, readonly database: OpenDatabase) {}
+  get id(): string {
+    return `db:${this.database.id}`;
+  }
+}
+
+/** A collection filter: the query as the user typed it and parsed. */
+export interface CollectionFilter {
+  text: string;
+  query: Record<string, unknown>;
+}
+
+export class CollectionNode {
+  readonly kind = 'collection';
+  /** The documents loaded so far (the first pages), their count survives a refresh. */
+  documents: DocumentNode[] = [];
+  /** The cursor of the next page; null when everything is loaded. */
+  next: string | null = null;
+  loaded = false;
+  filter: CollectionFilter | null = null;
+  constructor(readonly parent: DatabaseNode, readonly name: string) {}
+  get id(): string {
+    return `coll:${this.parent.database.id}\u0000${this.name}`;
+  }
+  get database(): OpenDatabase {
+    return this.parent.database;
+  }
+}
+
+export class DocumentNode {
+  readonly kind = 'document';
+  constructor(readonly parent: CollectionNode, public doc: Doc) {}
+  get id(): string {
+    return `doc:${this.parent.database.id}\u0000${this.parent.name}\u0000${this.doc._id}`;
+  }
+  get documentId(): string {
+    return this.doc._id;
+  }
+}
+
+export class LoadMoreNode {
+  readonly kind = 'loadMore';
+  constructor(readonly parent: CollectionNode) {}
+  get id(): string {
+    return `more:${this.parent.id}`;
+  }
+}
+
+/** A line of information (an error opening a database, an empty collection). */
+export class MessageNode {
+  readonly kind = 'message';
+  constructor(readonly parent: TreeNode | undefined, readonly key: string, readonly text: string, readonly icon: string, readonly tooltip?: string) {}
+  get id(): string {
+    return `msg:${this.parent?.id ?? ''}\u0000${this.key}`;
+  }
+}
+
+/** A short preview of a document for the tree: the first of name/title/label, else its fields. */
+export function documentPreview(doc: Doc): string {
+  for (const k of ['name', 'title', 'label', 'text', 'email']) {
+    const v = doc[k];
+    if (typeof v === 'string' && v !== '') return v.length > 80 ? `${v.slice(0, 79)}…` : v;
+  }
+  const fields = Object.keys(doc).filter((k) => k !== '_id' && k !== 'createdAt' && k !== 'updatedAt');
+  const text = fields.map((k) => `${k}: ${shortValue(doc[k])}`).join(', ');
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+function shortValue(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? String(v);
+  return Array.isArray(v) ? `[${v.length}]` : '{…}';
+}

@@ -1,0 +1,293 @@
+/**
+ * The Databases view's data: renders the registry's databases, pages through collections with a
+ * keyset cursor (never reading a whole collection), and refreshes only the nodes a change touches.
+ */
+import * as vscode from 'vscode';
+import type { DataChange, DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
+import { CollectionFilter, CollectionNode, DatabaseNode, DocumentNode, documentPreview, FolderNode, LoadMoreNode, MessageNode, TreeNode } from './database-tree-nodes';
+
+/** Collections hidden from the tree (the sync layer's own bookkeeping is shown in the Sync view). */
+const HIDDEN_COLLECTIONS = new Set<string>();
+/** Changes arriving within this many ms are refreshed together. */
+const REFRESH_DEBOUNCE_MS = 150;
+
+export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly folders = new Map<string, FolderNode>();
+  private readonly databases = new Map<string, DatabaseNode>();
+  private readonly collections = new Map<string, CollectionNode>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private pendingNodes = new Set<TreeNode>();
+  private pendingTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly registry: DatabaseRegistry) {
+    this.disposables.push(
+      this.changed,
+      registry.onDidChangeDatabases(() => this.refresh()),
+      registry.onDidChangeData((c) => this.onData(c)),
+      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('wisejson.pageSize')) this.refresh(); }),
+    );
+  }
+
+  private get pageSize(): number {
+    const n = vscode.workspace.getConfiguration('wisejson').get<number>('pageSize', 100);
+    return Number.isInteger(n) && n > 0 ? Math.min(n, 5000) : 100;
+  }
+
+  /** Refreshes one node (and what is below it), or everything. */
+  refresh(node?: TreeNode): void {
+    if (!node) {
+      for (const c of this.collections.values()) c.loaded = false;
+      this.changed.fire(undefined);
+      return;
+    }
+    if (node instanceof CollectionNode) node.loaded = false;
+    this.changed.fire(node);
+  }
+
+  private onData(change: DataChange): void {
+    const dbNode = this.databases.get(change.database.id);
+    if (!dbNode) return;
+    if (change.kind === 'collection-created' || change.kind === 'collection-dropped') {
+      this.schedule(dbNode);
+      return;
+    }
+    const coll = this.collections.get(collectionKey(change.database, change.collection));
+    if (!coll) {
+      this.schedule(dbNode); // a collection the tree has not shown yet
+      return;
+    }
+    if (change.kind === 'update' && change.id !== undefined) {
+      const doc = coll.documents.find((d) => d.documentId === change.id);
+      if (doc && !coll.filter) {
+        this.schedule(doc);
+        return;
+      }
+      if (!doc && !coll.filter) return; // not loaded: nothing on screen changes
+    }
+    this.schedule(coll);
+  }
+
+  private schedule(node: TreeNode): void {
+    this.pendingNodes.add(node);
+    this.pendingTimer ??= setTimeout(() => {
+      this.pendingTimer = undefined;
+      const nodes = [...this.pendingNodes];
+      this.pendingNodes = new Set();
+      for (const n of nodes) {
+        // A node under another one being refreshed comes along with it.
+        if (nodes.some((other) => other !== n && isAncestor(other, n))) continue;
+        void this.refreshNode(n);
+      }
+    }, REFRESH_DEBOUNCE_MS);
+  }
+
+  private async refreshNode(node: TreeNode): Promise<void> {
+    if (node instanceof DocumentNode) {
+      const fresh = await (await node.parent.database.db.collection(node.parent.name)).getById(node.documentId);
+      if (!fresh) return this.refresh(node.parent);
+      node.doc = fresh;
+    }
+    this.refresh(node);
+  }
+
+  getParent(node: TreeNode): TreeNode | undefined {
+    return node.parent;
+  }
+
+  async getChildren(node?: TreeNode): Promise<TreeNode[]> {
+    if (!node) return this.rootChildren();
+    if (node instanceof FolderNode) return this.folderChildren(node);
+    if (node instanceof DatabaseNode) return this.databaseChildren(node);
+    if (node instanceof CollectionNode) return this.collectionChildren(node);
+    return [];
+  }
+
+  private rootChildren(): TreeNode[] {
+    const out: FolderNode[] = [];
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      if (this.registry.ofFolder(folder).length === 0 && this.registry.failures(folder).length === 0) continue;
+      const key = folder.uri.toString();
+      let n = this.folders.get(key);
+      if (!n || n.folder !== folder) this.folders.set(key, (n = new FolderNode(folder)));
+      out.push(n);
+    }
+    void vscode.commands.executeCommand('setContext', 'wisejson.hasDatabases', this.registry.list().length > 0);
+    return out;
+  }
+
+  private folderChildren(node: FolderNode): TreeNode[] {
+    const out: TreeNode[] = [];
+    for (const database of this.registry.ofFolder(node.folder)) {
+      let n = this.databases.get(database.id);
+      if (!n || n.database !== database) {
+        this.databases.set(database.id, (n = new DatabaseNode(node, database)));
+        for (const [k, c] of this.collections) if (c.database.id === database.id) this.collections.delete(k);
+      }
+      out.push(n);
+    }
+    for (const f of this.registry.failures(node.folder)) {
+      out.push(new MessageNode(node, f.setting, vscode.l10n.t('{0}: could not open', f.setting), 'error', f.reason));
+    }
+    return out;
+  }
+
+  private async databaseChildren(node: DatabaseNode): Promise<TreeNode[]> {
+    const names = (await node.database.db.getCollectionNames()).filter((n) => !HIDDEN_COLLECTIONS.has(n)).sort();
+    if (names.length === 0) return [new MessageNode(node, 'empty', vscode.l10n.t('No collections yet'), 'info')];
+    return names.map((name) => {
+      const key = collectionKey(node.database, name);
+      let c = this.collections.get(key);
+      if (!c) this.collections.set(key, (c = new CollectionNode(node, name)));
+      return c;
+    });
+  }
+
+  private async collectionChildren(node: CollectionNode): Promise<TreeNode[]> {
+    if (!node.loaded) await this.reload(node);
+    const out: TreeNode[] = [...node.documents];
+    if (node.next !== null) out.push(new LoadMoreNode(node));
+    if (out.length === 0) out.push(new MessageNode(node, 'empty', node.filter ? vscode.l10n.t('No document matches the filter') : vscode.l10n.t('No documents'), 'info'));
+    return out;
+  }
+
+  /** Reloads a collection's pages, as many documents as were shown before (at least a page). */
+  private async reload(node: CollectionNode): Promise<void> {
+    const want = Math.max(this.pageSize, node.documents.length);
+    const coll = await node.database.db.collection(node.name);
+    const page = await coll.page({ limit: want, query: node.filter?.query });
+    node.documents = page.docs.map((d) => new DocumentNode(node, d));
+    node.next = page.next;
+    node.loaded = true;
+  }
+
+  /** Appends the next page to a collection ("Load more"). */
+  async loadMore(node: CollectionNode): Promise<void> {
+    if (!node.loaded) await this.reload(node);
+    if (node.next === null) return;
+    const coll = await node.database.db.collection(node.name);
+    const page = await coll.page({ after: node.next, limit: this.pageSize, query: node.filter?.query });
+    node.documents.push(...page.docs.map((d) => new DocumentNode(node, d)));
+    node.next = page.next;
+    this.changed.fire(node);
+  }
+
+  setFilter(node: CollectionNode, filter: CollectionFilter | null): void {
+    node.filter = filter;
+    node.documents = [];
+    this.refresh(node);
+  }
+
+  /**
+   * The node of a document, loading pages until it is in view (for `reveal` after an insert);
+   * undefined when the document does not exist or is past `maxPages` more pages.
+   */
+  async findDocument(database: OpenDatabase, collection: string, id: string, maxPages = 50): Promise<DocumentNode | undefined> {
+    const node = await this.findCollection(database, collection);
+    if (!node) return undefined;
+    if (!node.loaded) await this.reload(node);
+    for (let i = 0; ; i++) {
+      const found = node.documents.find((d) => d.documentId === id);
+      if (found) return found;
+      if (node.next === null || node.next > id || i >= maxPages) {
+        // Loaded past where it would sort (or it matches no filter): reload to pick it up.
+        if (i === 0 && node.next !== null && node.next > id) {
+          await this.reload(node);
+          this.changed.fire(node);
+          continue;
+        }
+        return undefined;
+      }
+      await this.loadMore(node);
+    }
+  }
+
+  /** The node of a collection (creating the nodes above it when needed). */
+  async findCollection(database: OpenDatabase, collection: string): Promise<CollectionNode | undefined> {
+    const folder = this.rootChildren().find((f) => f instanceof FolderNode && f.folder.uri.toString() === database.folder.uri.toString());
+    if (!folder) return undefined;
+    const dbNode = this.folderChildren(folder as FolderNode).find((n): n is DatabaseNode => n instanceof DatabaseNode && n.database.id === database.id);
+    if (!dbNode) return undefined;
+    return (await this.databaseChildren(dbNode)).find((n): n is CollectionNode => n instanceof CollectionNode && n.name === collection);
+  }
+
+  async getTreeItem(node: TreeNode): Promise<vscode.TreeItem> {
+    if (node instanceof FolderNode) {
+      const item = new vscode.TreeItem(node.folder.name, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = node.id;
+      item.iconPath = vscode.ThemeIcon.Folder;
+      item.resourceUri = node.folder.uri;
+      item.contextValue = 'folder';
+      return item;
+    }
+    if (node instanceof DatabaseNode) {
+      const item = new vscode.TreeItem(node.database.label, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = node.id;
+      item.iconPath = new vscode.ThemeIcon('database');
+      item.tooltip = node.database.id;
+      item.contextValue = 'database';
+      const sync = node.database.db.getSyncStatus();
+      if (sync) item.description = vscode.l10n.t('sync: {0}', sync.dataset ?? '');
+      return item;
+    }
+    if (node instanceof CollectionNode) {
+      const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = node.id;
+      const coll = await node.database.db.collection(node.name);
+      const total = await coll.count();
+      if (node.filter) {
+        const matching = await coll.count(node.filter.query);
+        item.description = vscode.l10n.t('{0} of {1} · filter: {2}', matching, total, node.filter.text);
+        item.iconPath = new vscode.ThemeIcon('filter');
+        item.contextValue = 'collection.filtered';
+      } else {
+        item.description = total === 1 ? vscode.l10n.t('1 document') : vscode.l10n.t('{0} documents', total);
+        item.iconPath = new vscode.ThemeIcon(node.name === '_conflicts' ? 'warning' : 'json');
+        item.contextValue = 'collection';
+      }
+      item.tooltip = new vscode.MarkdownString(`**${node.name}** — ${item.description}`);
+      return item;
+    }
+    if (node instanceof DocumentNode) {
+      const item = new vscode.TreeItem(node.documentId, vscode.TreeItemCollapsibleState.None);
+      item.id = node.id;
+      item.description = documentPreview(node.doc);
+      item.iconPath = new vscode.ThemeIcon('file-code');
+      item.contextValue = 'document';
+      const json = JSON.stringify(node.doc, null, 2);
+      item.tooltip = new vscode.MarkdownString().appendCodeblock(json.length > 2000 ? `${json.slice(0, 2000)}\n…` : json, 'json');
+      item.command = { command: 'wisejson.openDocument', title: vscode.l10n.t('Open Document'), arguments: [node] };
+      return item;
+    }
+    if (node instanceof LoadMoreNode) {
+      const item = new vscode.TreeItem(vscode.l10n.t('Load more…'), vscode.TreeItemCollapsibleState.None);
+      item.id = node.id;
+      item.iconPath = new vscode.ThemeIcon('more');
+      item.description = vscode.l10n.t('{0} shown', node.parent.documents.length);
+      item.contextValue = 'loadMore';
+      item.command = { command: 'wisejson.loadMore', title: vscode.l10n.t('Load More'), arguments: [node] };
+      return item;
+    }
+    const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+    item.id = node.id;
+    item.iconPath = new vscode.ThemeIcon(node.icon);
+    item.tooltip = node.tooltip;
+    item.contextValue = 'message';
+    return item;
+  }
+
+  dispose(): void {
+    if (this.pendingTimer) clearTimeout(this.pendingTimer);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function collectionKey(database: OpenDatabase, name: string): string {
+  return `${database.id}\u0000${name}`;
+}
+
+function isAncestor(a: TreeNode, b: TreeNode): boolean {
+  for (let p = b.parent; p; p = p.parent) if (p === a) return true;
+  return false;
+}

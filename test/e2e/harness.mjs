@@ -1,0 +1,154 @@
+// Shared plumbing of test/e2e/run.mjs (the extension-host suite) and test/e2e/ui.mjs (the UI
+// checks): paths, logging, the processes we start (each stopped by its pid, also on a failure or
+// the timeout), the VS Code server, Chromium through playwright-core, the workbench URL and the
+// extension host's console read off the workbench's WebSocket.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import { format } from 'node:util';
+import { ROOT } from './provision.mjs';
+
+export { ROOT };
+export const EXTENSION_ID = 'wisejson.wisejson-vscode';
+export const ARTIFACTS = path.join(ROOT, 'test', 'e2e', 'artifacts');
+export const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
+export const rel = (p) => path.relative(ROOT, p);
+
+const t0 = Date.now();
+export const secs = () => ((Date.now() - t0) / 1000).toFixed(1);
+export const say = (msg) => console.log(`[e2e ${secs()}s] ${msg}`);
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const groupAlive = (pgid) => { try { process.kill(-pgid, 0); return true; } catch { return false; } };
+
+/** Signals a process group we created (a process and what it forked), by its leader's pid. */
+export function killGroup(pid, signal) {
+  try { process.kill(-pid, signal); } catch { try { process.kill(pid, signal); } catch { /* gone */ } }
+}
+
+/**
+ * Stops a child we spawned with `detached: true` (so it leads its own process group): SIGTERM to
+ * the group, then SIGKILL to what is left of it after `graceMs`.
+ */
+export async function stopGroup(pid, graceMs = 3000) {
+  if (!pid) return;
+  killGroup(pid, 'SIGTERM');
+  for (let i = 0; i < graceMs / 100 && alive(pid); i++) await sleep(100);
+  killGroup(pid, 'SIGKILL');
+  for (let i = 0; i < 50 && groupAlive(pid); i++) await sleep(100);
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
+export const playwright = () => createRequire(path.join(ROOT, 'package.json'))('playwright-core');
+
+/**
+ * The VS Code server (lib/vscode/out/server-main.js) on Node 24, on a free 127.0.0.1 port, in
+ * its own process group so that it and everything it forks (extension hosts, file watcher, agent
+ * host) stop with its pid. Resolves once it answers HTTP.
+ */
+export async function startVsCodeServer({ paths, dirs, cwd, onOutput, onExit }) {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VSCODE_') && k !== 'ELECTRON_RUN_AS_NODE'));
+  const args = [
+    paths.serverMain, '--host', '127.0.0.1', '--port', String(port), '--without-connection-token',
+    '--accept-server-license-terms', '--telemetry-level', 'off', '--enable-smoke-test-driver',
+    '--disable-workspace-trust', '--server-data-dir', dirs['server-data'], '--user-data-dir', dirs['user-data'],
+    '--extensions-dir', dirs.extensions,
+  ];
+  const proc = spawn(paths.node, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const s of [proc.stdout, proc.stderr]) s.on('data', onOutput);
+  let exited = null;
+  proc.on('exit', (code, signal) => { exited = code ?? signal; onExit(exited); });
+  const start = Date.now();
+  for (;;) {
+    try { if ((await fetch(origin, { signal: AbortSignal.timeout(2000) })).ok) break; } catch { /* not yet */ }
+    if (exited !== null) throw new Error(`the VS Code server exited (${exited}) before answering`);
+    if (Date.now() - start > 60_000) throw new Error('the VS Code server did not answer within a minute');
+    await sleep(200);
+  }
+  return { proc, port, origin, remote: (p) => `vscode-remote://127.0.0.1:${port}${p}` };
+}
+
+/** Debian's Chromium through playwright-core (launchServer: we know its pid to stop it). */
+export async function launchChromium() {
+  const { chromium } = playwright();
+  const browserServer = await chromium.launchServer({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const browser = await chromium.connect(browserServer.wsEndpoint());
+  return { browserServer, browser };
+}
+
+export async function closeChromium({ browserServer, browser }) {
+  if (browser) await Promise.race([browser.close().catch(() => {}), sleep(5000)]);
+  if (browserServer) {
+    const pid = browserServer.process().pid;
+    await Promise.race([browserServer.close().catch(() => {}), sleep(5000)]);
+    if (pid && alive(pid)) killGroup(pid, 'SIGKILL');
+  }
+}
+
+/**
+ * The workbench URL: a folder (`folder`) or a .code-workspace file (`workspace`), and the
+ * development payload (extensionDevelopmentPath, and extensionTestsPath for the suite).
+ */
+export function workbenchUrl(server, { folder, workspace, payload }) {
+  const q = folder ? `folder=${encodeURIComponent(folder)}` : `workspace=${encodeURIComponent(workspace)}`;
+  const pl = Object.entries(payload).map(([k, v]) => [k, server.remote(v)]);
+  return `${server.origin}/?${q}&payload=${encodeURIComponent(JSON.stringify(pl))}`;
+}
+
+// ---------------------------------------------------------------- the extension host's console
+// The extension host sends its console to the workbench as RPC calls
+// `$logExtensionHostMessage({type:'__$console', severity, arguments})` over the WebSocket: the
+// method name, a 4-byte big-endian length, then that many bytes of JSON args (VS Code's wire
+// format; the version is pinned). `onEntry(severity, text)` gets each console call.
+const MARKER = Buffer.from('$logExtensionHostMessage');
+
+export function watchExtHostConsole(ws, onEntry) {
+  let buf = Buffer.alloc(0);
+  ws.on('framereceived', ({ payload }) => {
+    buf = Buffer.concat([buf, typeof payload === 'string' ? Buffer.from(payload) : payload]);
+    for (;;) {
+      const i = buf.indexOf(MARKER);
+      if (i < 0) { buf = buf.subarray(Math.max(0, buf.length - MARKER.length)); return; }
+      const start = i + MARKER.length + 4;
+      if (buf.length < start) { buf = buf.subarray(i); return; }
+      const len = buf.readUInt32BE(i + MARKER.length);
+      if (buf.length < start + len) { buf = buf.subarray(i); return; }
+      try {
+        for (const entry of JSON.parse(buf.subarray(start, start + len).toString('utf8'))) {
+          if (entry?.type !== '__$console') continue;
+          let a;
+          try { a = JSON.parse(entry.arguments); } catch { a = [String(entry.arguments)]; }
+          onEntry(entry.severity, a.length ? format(...a) : '');
+        }
+      } catch { /* not a console call after all */ }
+      buf = buf.subarray(start + len);
+    }
+  });
+}
+
+/**
+ * Counts the workbench's calls of an extension host RPC method (e.g. `$getChildren` of the tree
+ * views) sent over the WebSocket: proof that the extension was asked, not a cache.
+ */
+export function countSentCalls(ws, method, counter) {
+  const marker = Buffer.from(method);
+  ws.on('framesent', ({ payload }) => {
+    const b = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    for (let i = b.indexOf(marker); i >= 0; i = b.indexOf(marker, i + marker.length)) counter.count++;
+  });
+}

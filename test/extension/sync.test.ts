@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { OpenDatabase } from '../../src/extension/databases/database-registry';
+import type { StatusBarState } from '../../src/extension/sync/sync-status-bar';
+import { addDatabase, extensionApi, filesUnder, removeDatabase, SyncServer, waitFor, workspaceFolder } from './helpers';
+
+describe('extension: sync with a real server, SecretStorage and the status bar', function () {
+  this.timeout(120_000);
+  let server: SyncServer;
+  let database: OpenDatabase;
+  const seen: StatusBarState[] = [];
+  let sub: vscode.Disposable;
+
+  before(async () => {
+    const api = await extensionApi();
+    server = await SyncServer.start();
+    database = await addDatabase('.wisejson-sync');
+    await (await database.db.collection('notes')).insert({ _id: 'local-1', text: 'written before sync' });
+    sub = api._internals.sync.onDidChangeState(() => seen.push(api._internals.statusBar.state));
+  });
+  after(async () => {
+    sub?.dispose();
+    const api = await extensionApi();
+    await vscode.commands.executeCommand('wisejson.disableSync', workspaceFolder().uri);
+    await api._internals.keys.clear(server.url);
+    await vscode.workspace.getConfiguration('wisejson.sync', workspaceFolder().uri).update('serverUrl', undefined, vscode.ConfigurationTarget.WorkspaceFolder);
+    await removeDatabase(database);
+    await server.stop();
+  });
+
+  const statusBar = async () => (await extensionApi())._internals.statusBar;
+
+  it('starts with sync off in the status bar', async () => {
+    const bar = await statusBar();
+    bar.update();
+    assert.equal(bar.state, 'off');
+    assert.match(bar.item.text, /sync off/);
+  });
+
+  it('Enable Sync stores the key only in SecretStorage, syncs, and the status bar says synced', async () => {
+    const api = await extensionApi();
+    const ok = await vscode.commands.executeCommand('wisejson.enableSync', { folder: workspaceFolder().uri, serverUrl: server.url, dataset: 'e2e', apiKey: server.apiKey });
+    assert.equal(ok, true);
+    assert.equal(await api._internals.keys.get(server.url), server.apiKey, 'the key is in SecretStorage');
+    const settings = vscode.workspace.getConfiguration('wisejson.sync', workspaceFolder().uri);
+    assert.equal(settings.get('serverUrl'), server.url);
+    assert.equal(settings.get('dataset'), 'e2e');
+    assert.equal(settings.get('enabled'), true);
+    // The key is in no file of the workspace (settings included) nor in the extension's storage and logs.
+    const { logs, global, workspace } = api._internals.storagePaths;
+    const ctxDirs = [workspaceFolder().uri.fsPath, path.dirname(logs), global, workspace ?? ''];
+    for (const f of ctxDirs.filter(Boolean).flatMap(filesUnder)) {
+      assert.ok(!fs.readFileSync(f).includes(server.apiKey), `the API key was written to ${f}`);
+    }
+    const bar = await statusBar();
+    await waitFor('the status bar to say synced', () => bar.state === 'synced', 15_000);
+    assert.match(bar.item.text, /synced/);
+    assert.ok(seen.includes('syncing'), `the status bar showed syncing during the first cycle (saw ${seen.join(', ')})`);
+    assert.match(String((bar.item.tooltip as vscode.MarkdownString).value), new RegExp(server.url.replace(/[.:/]/g, '\\$&')));
+  });
+
+  it('the local document reached the server: another replica pulls it', async () => {
+    const api = await extensionApi();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wisejson-ext-replica-'));
+    const other = await api.connect(dir);
+    try {
+      const notes = await other.collection('notes');
+      notes.enableSync({ url: server.url, apiKey: server.apiKey, dataset: 'e2e' });
+      await notes.triggerSync();
+      assert.equal((await notes.getById('local-1'))?.text, 'written before sync');
+      // And the other way: its write reaches this window's database (and the tree) on the next cycle.
+      await notes.insert({ _id: 'remote-1', text: 'from another replica' });
+      await notes.triggerSync();
+      await vscode.commands.executeCommand('wisejson.triggerSync');
+      const mine = await database.db.collection('notes');
+      await waitFor('the remote document to arrive', async () => (await mine.getById('remote-1'))?.text === 'from another replica', 15_000);
+    } finally {
+      await other.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a refused key: the status bar shows the error with pending changes; a new key resumes and the timeline has it all', async () => {
+    const api = await extensionApi();
+    const bar = await statusBar();
+    await vscode.commands.executeCommand('wisejson.setApiKey', { serverUrl: server.url, apiKey: 'wrong-key' });
+    await (await database.db.collection('notes')).insert({ _id: 'local-2', text: 'written with a bad key' });
+    await vscode.commands.executeCommand('wisejson.triggerSync');
+    await waitFor('the status bar to show the error', () => bar.state === 'error', 15_000);
+    assert.match(bar.item.text, /sync error/);
+    assert.ok(database.db.getSyncStatus()!.pending >= 1);
+    assert.ok(!String((bar.item.tooltip as vscode.MarkdownString).value).includes('wrong-key'), 'the tooltip never shows a key');
+    await vscode.commands.executeCommand('wisejson.setApiKey', { serverUrl: server.url, apiKey: server.apiKey });
+    await vscode.commands.executeCommand('wisejson.triggerSync');
+    await waitFor('the status bar to say synced again', () => bar.state === 'synced' && database.db.getSyncStatus()!.pending === 0, 15_000);
+    const kinds = new Set(api._internals.syncEventLog.entries().filter((e) => e.database === database.id).map((e) => e.kind));
+    for (const k of ['start', 'success', 'error', 'push_success', 'paused', 'resumed']) assert.ok(kinds.has(k), `the timeline has a ${k} event (has ${[...kinds].join(', ')})`);
+    for (const e of api._internals.syncEventLog.entries()) assert.ok(!JSON.stringify(e).includes(server.apiKey) && !JSON.stringify(e).includes('wrong-key'), 'no key in the timeline');
+  });
+
+  it('Clear API Key: the status bar asks for a key; Disable Sync: sync off', async () => {
+    const api = await extensionApi();
+    const bar = await statusBar();
+    await vscode.commands.executeCommand('wisejson.clearApiKey', server.url);
+    assert.equal(await api._internals.keys.get(server.url), undefined);
+    await waitFor('the status bar to ask for a key', () => bar.state === 'no-key');
+    assert.match(bar.item.text, /API key needed/);
+    await vscode.commands.executeCommand('wisejson.setApiKey', { serverUrl: server.url, apiKey: server.apiKey });
+    await waitFor('sync back on', () => bar.state === 'synced' || bar.state === 'syncing');
+    await vscode.commands.executeCommand('wisejson.disableSync', workspaceFolder().uri);
+    await waitFor('the status bar to say sync off', () => bar.state === 'off');
+    assert.equal(database.db.getSyncStatus(), null);
+  });
+
+  it('a server that does not answer: offline, with the write pending', async () => {
+    const bar = await statusBar();
+    const down = await SyncServer.start();
+    const url = down.url;
+    await down.stop();
+    await vscode.commands.executeCommand('wisejson.enableSync', { folder: workspaceFolder().uri, serverUrl: url, dataset: 'e2e', apiKey: 'k' });
+    await (await database.db.collection('notes')).insert({ _id: 'local-3', text: 'offline' });
+    await vscode.commands.executeCommand('wisejson.triggerSync');
+    await waitFor('the status bar to say offline', () => bar.state === 'offline', 20_000);
+    assert.match(bar.item.text, /offline/);
+    await vscode.commands.executeCommand('wisejson.disableSync', workspaceFolder().uri);
+    await (await extensionApi())._internals.keys.clear(url);
+  });
+});

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { OpenDatabase } from '../../src/extension/databases/database-registry';
+import { CollectionNode, DatabaseNode, DocumentNode, FolderNode, LoadMoreNode, TreeNode } from '../../src/extension/tree/database-tree-nodes';
+import { addDatabase, EXTENSION_ID, extensionApi, removeDatabase, waitFor } from './helpers';
+
+/** Tree nodes are matched by kind and id: the compiled test and the bundled extension are separate copies of the classes. */
+const is = (n: TreeNode, kind: TreeNode['kind']): boolean => n.kind === kind;
+
+describe('extension: the Databases tree', function () {
+  this.timeout(120_000);
+  let database: OpenDatabase;
+
+  before(async () => {
+    database = await addDatabase('.wisejson-tree');
+    const big = await database.db.collection('big');
+    for (let i = 0; i < 10_000; i += 1000) {
+      await big.insertMany(Array.from({ length: 1000 }, (_, j) => ({ _id: `d${String(i + j).padStart(5, '0')}`, n: i + j, name: `doc ${i + j}` })));
+    }
+    const small = await database.db.collection('small');
+    await small.insertMany([{ _id: 'a', title: 'first' }, { _id: 'b', title: 'second' }]);
+  });
+  after(async () => {
+    await removeDatabase(database);
+  });
+
+  async function tree() {
+    return (await extensionApi())._internals.tree;
+  }
+
+  async function collectionNode(name: string): Promise<CollectionNode> {
+    const t = await tree();
+    const folders = await t.getChildren();
+    const folder = folders.find((f) => is(f, 'folder') && (f as FolderNode).folder.uri.fsPath === path.dirname(database.id)) as FolderNode;
+    assert.ok(folder, 'the workspace folder is a root node');
+    const dbNode = (await t.getChildren(folder)).find((n) => is(n, 'database') && (n as DatabaseNode).database.id === database.id) as DatabaseNode;
+    assert.ok(dbNode, 'the database is under its folder');
+    const coll = (await t.getChildren(dbNode)).find((n) => is(n, 'collection') && (n as CollectionNode).name === name) as CollectionNode;
+    assert.ok(coll, `the collection ${name} is under the database`);
+    return coll;
+  }
+
+  it('shows folder → database → collections, with the document count', async () => {
+    const t = await tree();
+    const big = await collectionNode('big');
+    assert.equal((await t.getTreeItem(big)).description, '10000 documents');
+    assert.equal((await t.getTreeItem(await collectionNode('small'))).description, '2 documents');
+    const dbItem = await t.getTreeItem(big.parent);
+    assert.equal(dbItem.label, '.wisejson-tree');
+    assert.equal(dbItem.contextValue, 'database');
+  });
+
+  it('pages a 10k-document collection: a page, then "Load more" adds the next, in _id order, never all at once', async () => {
+    const t = await tree();
+    const big = await collectionNode('big');
+    t.refresh(big);
+    let children = await t.getChildren(big);
+    assert.equal(children.filter((c) => is(c, 'document')).length, 100, 'the first page has wisejson.pageSize (100) documents');
+    const more = children.at(-1)!;
+    assert.ok(is(more, 'loadMore'), 'the last item is "Load more"');
+    const moreItem = await t.getTreeItem(more);
+    assert.equal(moreItem.command?.command, 'wisejson.loadMore');
+    assert.equal(await vscode.commands.executeCommand('wisejson.loadMore', more), 200);
+    children = await t.getChildren(big);
+    const ids = children.filter((c) => is(c, 'document')).map((c) => (c as DocumentNode).documentId);
+    assert.equal(ids.length, 200);
+    assert.deepEqual(ids, [...ids].sort());
+    assert.equal(ids[0], 'd00000');
+    assert.equal(ids[199], 'd00199');
+    // The loaded count survives a refresh, and ids are stable so expansion is kept.
+    const firstId = (children[0] as DocumentNode).id;
+    t.refresh(big);
+    children = await t.getChildren(big);
+    assert.equal(children.filter((c) => is(c, 'document')).length, 200);
+    assert.equal((children[0] as DocumentNode).id, firstId);
+    const item = await t.getTreeItem(children[0]);
+    assert.equal(item.command?.command, 'wisejson.openDocument');
+    assert.equal(item.description, 'doc 0');
+    assert.equal(item.contextValue, 'document');
+  });
+
+  it('loads every page to the end: 10000 documents once each, then no "Load more"', async () => {
+    const t = await tree();
+    const big = await collectionNode('big');
+    for (let guard = 0; guard < 200; guard++) {
+      const last = (await t.getChildren(big)).at(-1)!;
+      if (!is(last, 'loadMore')) break;
+      await t.loadMore((last as LoadMoreNode).parent);
+    }
+    const docs = (await t.getChildren(big)).filter((c) => is(c, 'document')).map((c) => (c as DocumentNode).documentId);
+    assert.equal(docs.length, 10_000);
+    assert.equal(new Set(docs).size, 10_000);
+  });
+
+  it('shows a write made by another process within about a second, refreshing that collection', async () => {
+    const t = await tree();
+    const small = await collectionNode('small');
+    await t.getChildren(small);
+    const lib = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'wise-json.js');
+    const script = `const W=require(${JSON.stringify(lib)});(async()=>{const db=new W(${JSON.stringify(database.id)});await db.init();const c=await db.collection('small');await c.insert({_id:'c',title:'from another process'});await db.close();})().catch(e=>{console.error(e);process.exit(1)})`;
+    const started = Date.now();
+    execFileSync(process.execPath, ['-e', script], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 30_000 });
+    const wrote = Date.now();
+    await waitFor('the tree to show 3 documents in small', async () => (await t.getTreeItem(small)).description === '3 documents' && (await t.getChildren(small)).some((c) => is(c, 'document') && (c as DocumentNode).documentId === 'c'), 5000);
+    console.log(`      (another process's insert visible in the tree ${Date.now() - wrote} ms after it returned; the child process took ${wrote - started} ms)`);
+  });
+
+  it('reveals a document in the view (getParent works), which expands its collection', async () => {
+    const api = await extensionApi();
+    await vscode.commands.executeCommand('workbench.view.extension.wisejson');
+    const node = await api._internals.tree.findDocument(database, 'small', 'b');
+    assert.ok(node);
+    await api._internals.view.reveal(node, { select: true, focus: true, expand: true });
+    assert.equal((api._internals.view.selection[0] as DocumentNode | undefined)?.id, node.id);
+  });
+
+  it('filters a collection by a query, shows the filter, and clears it', async () => {
+    const api = await extensionApi();
+    const t = api._internals.tree;
+    const big = await collectionNode('big');
+    assert.equal(await vscode.commands.executeCommand('wisejson.filterCollection', big, '{"n": {"$lt": 5}}'), '{"n":{"$lt":5}}');
+    const docs = (await t.getChildren(big)).filter((c) => is(c, 'document'));
+    assert.equal(docs.length, 5);
+    const item = await t.getTreeItem(big);
+    assert.equal(item.contextValue, 'collection.filtered');
+    assert.match(String(item.description), /^5 of 10000 · filter: \{"n":\{"\$lt":5\}\}$/);
+    // A bad filter is refused with a message, and the current one stays.
+    const failures: string[] = [];
+    const sub = api._internals.commands.onDidFail((f) => failures.push(f.message));
+    await vscode.commands.executeCommand('wisejson.filterCollection', big, '{"n": {"$nope": 1}}');
+    await vscode.commands.executeCommand('wisejson.filterCollection', big, '{n: 1}');
+    sub.dispose();
+    assert.equal(failures.length, 2, failures.join('\n'));
+    assert.match(failures[1], /not JSON/);
+    assert.equal((await t.getTreeItem(big)).contextValue, 'collection.filtered');
+    await vscode.commands.executeCommand('wisejson.clearFilter', big);
+    assert.equal((await t.getTreeItem(big)).contextValue, 'collection');
+    assert.equal((await t.getChildren(big)).filter((c) => is(c, 'document')).length, 100);
+  });
+});
