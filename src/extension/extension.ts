@@ -11,6 +11,7 @@ import { CommandRegistrar } from './commands/register-command';
 import { registerSyncCommands } from './commands/sync-commands';
 import { DatabaseRegistry } from './databases/database-registry';
 import { registerDocuments } from './documents/document-editors';
+import { connectDevServer } from './sync/dev-server';
 import { SyncController } from './sync/sync-controller';
 import { ApiKeyStore } from './sync/sync-settings';
 import { SyncStatusBar } from './sync/sync-status-bar';
@@ -74,8 +75,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<WiseJS
   const started = performance.now();
   const internals = compose(context);
   // Opening the databases reads their files: done after activation so the window is not held up.
-  void internals.registry.refresh().then(() => {
+  void internals.registry.refresh().then(async () => {
     internals.log.info(`WiseJSON ${context.extension.packageJSON.version as string}: ${internals.registry.list().length} database(s) open`);
+    await connectDevServer(internals.log);
   });
   internals.log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
   return {

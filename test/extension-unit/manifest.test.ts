@@ -62,6 +62,13 @@ describe('extension manifest', () => {
       const text = nls[w.contents.slice(1, -1)] ?? w.contents;
       for (const m of text.matchAll(/\(command:([\w.]+)\)/g)) assert.ok(contributed.has(m[1]) || BUILT_IN.has(m[1]), `viewsWelcome links to an unknown command ${m[1]}`);
     }
+    for (const w of contributes.walkthroughs) {
+      for (const step of w.steps) {
+        const text = nls[step.description.slice(1, -1)];
+        for (const m of text.matchAll(/\(command:([\w.]+)\)/g)) assert.ok(contributed.has(m[1]), `walkthrough step ${step.id} links to an unknown command ${m[1]}`);
+        for (const e of step.completionEvents) if (e.startsWith('onCommand:')) assert.ok(contributed.has(e.slice(10)), `walkthrough step ${step.id} completes on an unknown command ${e}`);
+      }
+    }
   });
 
   it('sets every wisejson.* context key that a when clause reads', () => {
