@@ -11,7 +11,7 @@ import { WriteLock } from './storage/lock';
 import { encodeRecord, LogRecord } from './storage/records';
 import { listSegments, WriteAheadLog } from './storage/wal';
 import { CollectionState } from './state/collection-state';
-import { PulledChange, rebase, SyncState, versionOf } from './state/sync-state';
+import { deletedKey, PulledChange, rebase, SyncState, versionOf } from './state/sync-state';
 import { ChangeEvent, DatabaseState } from './state/database-state';
 import { deepFreeze, Doc, isExpired, serialize, toJsonDocument } from './document';
 import { WriteContext } from './state/write-context';
@@ -588,9 +588,20 @@ export class WiseJSON extends EventEmitter {
     });
   }
 
-  /** @internal Drops outbox ops the server acknowledged. */
-  async _acknowledge(upTo: number, colls: string[]): Promise<void> {
-    await this.write((ctx) => ctx.ack(upTo, colls));
+  /**
+   * @internal Drops outbox ops the server acknowledged; in the same commit, remembers the server
+   * version of each acknowledged delete (as a pulled tombstone would), unless the document is
+   * live here again or a newer delete version is already known.
+   */
+  async _acknowledge(upTo: number, colls: string[], deletes: { coll: string; id: string; v: number }[] = []): Promise<void> {
+    await this.write((ctx) => {
+      ctx.ack(upTo, colls);
+      for (const d of deletes) {
+        if (this.state.collections.get(d.coll)?.has(d.id)) continue;
+        if ((this.state.sync.deleted.get(deletedKey(d.coll, d.id)) ?? 0) >= d.v) continue;
+        ctx.tombstone(d.coll, d.id, d.v);
+      }
+    });
   }
 
   /**

@@ -3,7 +3,7 @@
  * `<dataDir>/db`), a serialized writer per dataset, and an in-memory change index per dataset.
  *
  * Engine layout (all rows are ordinary engine documents):
- *   sync.datasets        {_id: dataset, epoch, head, horizon}
+ *   sync.datasets        {_id: dataset, epoch, head, horizon, epochStart}
  *   sync.replicas        {_id: replicaId, keyHash, boundAt}         replica → key binding (global)
  *   ds.<h>.docs          {_id: rowKey(coll,id), coll, id, v, del, body, fs, hlc, origin, oseq, delAt}
  *   ds.<h>.replicas      {_id: replicaId, lastSeq, lastSeenAt}      per dataset
@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { WiseJSON, WiseJSONError } from '../engine';
 import { clampHlc, HybridLogicalClock } from '../sync/hlc';
 import {
-  Change, ChangesQuery, CONFLICTS_COLLECTION, formatCheckpoint, Limits, OpResult, PushRequest, PushResponse,
+  Change, ChangesQuery, CONFLICTS_COLLECTION, formatCheckpoint, Limits, OpResult, parseCheckpoint, PushRequest, PushResponse,
 } from '../sync/protocol';
 import { ChangeIndex } from './change-index';
 import { SyncServerError } from './errors';
@@ -34,6 +34,8 @@ interface DatasetMetaRow {
   epoch: string;
   head: number;
   horizon: number;
+  /** The head when the epoch began (absent in rows of older servers). */
+  epochStart?: number;
 }
 
 interface ReplicaRow {
@@ -49,18 +51,29 @@ export class Dataset {
   epoch: string;
   head: number;
   horizon: number;
+  /**
+   * The head when the current epoch began (0 for a new dataset; the restored head after a
+   * restore was detected); null when unknown (a dataset rotated by an older server).
+   */
+  epochStart: number | null;
   readonly index = new ChangeIndex<DocRow>();
   readonly lastSeq = new Map<string, number>();
   private tail: Promise<unknown> = Promise.resolve();
   private readonly waiters = new Set<() => void>();
 
-  constructor(readonly name: string, meta: { epoch: string; head: number; horizon: number }) {
+  constructor(readonly name: string, meta: { epoch: string; head: number; horizon: number; epochStart?: number | null }) {
     const h = createHash('sha256').update(name).digest('hex').slice(0, 24);
     this.docsName = `ds.${h}.docs`;
     this.replicasName = `ds.${h}.replicas`;
     this.epoch = meta.epoch;
     this.head = meta.head;
     this.horizon = meta.horizon;
+    this.epochStart = meta.epochStart ?? null;
+  }
+
+  /** Extra members of a 409 problem: the current epoch, and where it began when known. */
+  epochExtra(): Record<string, unknown> {
+    return this.epochStart === null ? { epoch: this.epoch } : { epoch: this.epoch, epochStart: this.epochStart };
   }
 
   /** Runs `task` after every task queued before it (the dataset's single writer). */
@@ -180,7 +193,7 @@ export class SyncStore {
 
   private async create(name: string): Promise<Dataset> {
     this.assertWritable();
-    const meta = { epoch: newEpoch(), head: 0, horizon: 0 };
+    const meta = { epoch: newEpoch(), head: 0, horizon: 0, epochStart: 0 };
     const t = this.db.beginTransaction();
     await t.collection(DATASETS).insert({ _id: name, ...meta });
     await this.commit(t);
@@ -221,7 +234,15 @@ export class SyncStore {
       throw new SyncServerError(403, 'replica_not_owned', 'This replicaId was first pushed with another API key; a replica can only push with that key.');
     }
     if (req.checkpointEpoch !== null && req.checkpointEpoch !== ds.epoch) {
-      throw new SyncServerError(409, 'epoch_mismatch', 'The dataset was reset or restored since the client\'s checkpoint: reconcile (pull from since=0) before pushing again.', { extra: { epoch: ds.epoch } });
+      throw new SyncServerError(409, 'epoch_mismatch', 'The dataset was reset or restored since the client\'s checkpoint: reconcile (pull from since=0) before pushing again.', { extra: ds.epochExtra() });
+    }
+    const cp = req.checkpoint ? parseCheckpoint(req.checkpoint) : null;
+    if (cp && cp.epoch === ds.epoch && cp.v > ds.head) {
+      // The client has pulled versions this server does not have: its data was restored from an
+      // older copy (which keeps its epoch). Same rule as a pull with that checkpoint: a new epoch
+      // (once: every later checkpoint of the old epoch is simply of another epoch), then 409.
+      await this.rotateNow(ds, cp.v);
+      throw new SyncServerError(409, 'epoch_mismatch', 'The client\'s checkpoint is ahead of the server (its data was restored from a backup): a new epoch was started; reconcile from since=0 before pushing again.', { extra: ds.epochExtra() });
     }
     const now = this.opts.now();
     const stored = ds.lastSeq.get(req.replicaId) ?? 0;
@@ -324,13 +345,13 @@ export class SyncStore {
   async changesPage(ds: Dataset, q: ChangesQuery, allowEmpty: boolean): Promise<ChangesPage | null> {
     const since = q.since;
     if (since && since.epoch !== ds.epoch) {
-      throw new SyncServerError(409, 'epoch_mismatch', 'The checkpoint belongs to another epoch of this dataset (it was reset or restored): reconcile from since=0.', { extra: { epoch: ds.epoch } });
+      throw new SyncServerError(409, 'epoch_mismatch', 'The checkpoint belongs to another epoch of this dataset (it was reset or restored): reconcile from since=0.', { extra: ds.epochExtra() });
     }
     if (since && since.v > ds.head) {
       // The client has seen versions this server does not have: the data was restored from an
       // older backup. Start a new epoch so that every client reconciles (and re-uploads).
       await this.rotateEpoch(ds, since.v);
-      throw new SyncServerError(409, 'epoch_mismatch', 'The checkpoint is ahead of the server (its data was restored from a backup): a new epoch was started; reconcile from since=0.', { extra: { epoch: ds.epoch } });
+      throw new SyncServerError(409, 'epoch_mismatch', 'The checkpoint is ahead of the server (its data was restored from a backup): a new epoch was started; reconcile from since=0.', { extra: ds.epochExtra() });
     }
     const from = since ? since.v : 0;
     if (since && from < ds.horizon) {
@@ -374,21 +395,31 @@ export class SyncStore {
     const cpV = hasMore ? lastV : Math.max(ds.head, from);
     const body =
       `{"epoch":${JSON.stringify(ds.epoch)},"serverTime":${this.opts.now()},"head":${ds.head},"horizon":${ds.horizon},` +
-      `"changes":[${parts.join(',')}],"checkpoint":${JSON.stringify(formatCheckpoint(ds.epoch, cpV))},"hasMore":${hasMore}}`;
+      `"changes":[${parts.join(',')}],"checkpoint":${JSON.stringify(formatCheckpoint(ds.epoch, cpV))},"hasMore":${hasMore}` +
+      `${ds.epochStart === null ? '' : `,"epochStart":${ds.epochStart}`}}`;
     return { body, changes: parts.length, hasMore };
   }
 
+  /** A new epoch, from the dataset's writer (a pull). */
   private rotateEpoch(ds: Dataset, seen: number): Promise<void> {
-    return ds.serialize(async () => {
-      if (seen <= ds.head) return;
-      this.assertWritable();
-      const epoch = newEpoch();
-      const t = this.db.beginTransaction();
-      await t.collection(DATASETS).update(ds.name, { epoch });
-      await this.commit(t);
-      ds.epoch = epoch;
-      ds.notify();
-    });
+    return ds.serialize(() => this.rotateNow(ds, seen));
+  }
+
+  /**
+   * Starts a new epoch beginning at the current head, unless `seen` is no longer ahead of it (a
+   * concurrent request rotated first, or pushes moved the head). Caller runs in the dataset's
+   * writer (never `serialize` from inside it: that would wait for itself).
+   */
+  private async rotateNow(ds: Dataset, seen: number): Promise<void> {
+    if (seen <= ds.head) return;
+    this.assertWritable();
+    const epoch = newEpoch();
+    const t = this.db.beginTransaction();
+    await t.collection(DATASETS).update(ds.name, { epoch, epochStart: ds.head });
+    await this.commit(t);
+    ds.epoch = epoch;
+    ds.epochStart = ds.head;
+    ds.notify();
   }
 
   // ---------------------------------------------------------------------------------------

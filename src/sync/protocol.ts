@@ -99,6 +99,13 @@ export interface PushRequest {
   replicaId: string;
   /** Epoch of the client's pull checkpoint; null before the first pull. */
   checkpointEpoch: string | null;
+  /**
+   * Optional (added within protocol 1; older clients omit it): the client's whole pull checkpoint
+   * `"<epoch>:<v>"` (its epoch is `checkpointEpoch`). A checkpoint of the dataset's epoch that is
+   * ahead of the head means the server was restored from an older copy: it starts a new epoch
+   * and answers 409, exactly as a pull with that checkpoint would.
+   */
+  checkpoint?: string;
   ops: Op[];
   schemaVersion?: string;
 }
@@ -152,6 +159,12 @@ export interface ChangesResponse {
   /** `"<epoch>:<v>"`: the cursor to persist with this page. */
   checkpoint: string;
   hasMore: boolean;
+  /**
+   * Optional (added within protocol 1): the head at which this epoch began. After a restore,
+   * versions up to it are the history the old epoch shared with the restored copy; later ones
+   * were written after the restore (version numbers of the two epochs overlap).
+   */
+  epochStart?: number;
 }
 
 /** `GET /v1/info` response (200). */
@@ -485,6 +498,12 @@ export function parsePushRequest(input: unknown, options: { maxOps?: number } = 
     ops.push(op);
   });
   const out: PushRequest = { replicaId, checkpointEpoch, ops };
+  if (body.checkpoint !== undefined && body.checkpoint !== null) {
+    const cp = typeof body.checkpoint === 'string' ? parseCheckpoint(body.checkpoint) : undefined;
+    if (!cp) c.fail('checkpoint', 'must be null or a checkpoint "<epoch>:<version>"');
+    if (cp.epoch !== checkpointEpoch) c.fail('checkpoint', 'must carry checkpointEpoch as its epoch');
+    out.checkpoint = body.checkpoint as string;
+  }
   if (body.schemaVersion !== undefined) out.schemaVersion = c.string(body.schemaVersion, 'schemaVersion', { max: 128 });
   return out;
 }
@@ -671,7 +690,12 @@ export function parseChangesResponse(input: unknown, options: { since?: Checkpoi
     return ch;
   });
   if (changes.length > 0 && cp.v < changes[changes.length - 1].v) c.fail('checkpoint', 'must be at or after the last change of the page');
-  return { epoch, serverTime, head, horizon, changes, checkpoint: cpText, hasMore };
+  const out: ChangesResponse = { epoch, serverTime, head, horizon, changes, checkpoint: cpText, hasMore };
+  if (body.epochStart !== undefined) {
+    out.epochStart = c.int(body.epochStart, 'epochStart', 0);
+    if (out.epochStart > head) c.fail('epochStart', 'must not exceed head');
+  }
+  return out;
 }
 
 function parseChange(raw: unknown, path: string, c: Checker): Change {

@@ -5,10 +5,10 @@ import type { Collection } from '../engine/collection';
 import type { WiseJSON } from '../engine/database';
 import { WriteLock } from '../engine/storage/lock';
 import { SyncConfigError } from '../engine/errors';
-import { OutboxOp, PulledChange, versionOf } from '../engine/state/sync-state';
+import { deletedKey, OutboxOp, PulledChange, versionOf } from '../engine/state/sync-state';
 import { deepFreeze, Doc, toJsonDocument } from '../engine/document';
 import { HttpSyncApiClient, isRetryableStatus, SyncApiClient, SyncHttpError } from './api-client';
-import { CONFLICTS_COLLECTION, DEFAULT_LIMITS, isValidName, Op, parseChangesResponse, parseCheckpoint, parsePushResponse, ProtocolError } from './protocol';
+import { CONFLICTS_COLLECTION, DEFAULT_LIMITS, formatCheckpoint, isValidName, Op, parseChangesResponse, parseCheckpoint, parsePushResponse, ProtocolError } from './protocol';
 
 /** `collection.enableSync(options)` / `db.enableSync(options)`. */
 export interface EnableSyncOptions {
@@ -261,7 +261,11 @@ export class SyncManager {
       if (pending.length === 0) return pushed;
       const batch = pending.slice(0, this.maxOpsPerPush);
       const cursor = this.db._sync.collections.get(batch[0].coll)?.cursor ?? null;
-      const body = { replicaId: this.db.meta!.replicaId, checkpointEpoch: cursor ? cursor.slice(0, cursor.lastIndexOf(':')) : null, ops: batch.map(toWire) };
+      const checkpointEpoch = cursor ? cursor.slice(0, cursor.lastIndexOf(':')) : null;
+      const checkpoint = this.highestCheckpoint(checkpointEpoch);
+      // `checkpoint` lets the server notice a restore from this push already (its head behind
+      // what we pulled), before an offline batch moves its head past the other clients' cursors.
+      const body = { replicaId: this.db.meta!.replicaId, checkpointEpoch, ...(checkpoint ? { checkpoint } : {}), ops: batch.map(toWire) };
       let raw: unknown;
       try {
         raw = await this.client.post(`/v1/datasets/${encodeURIComponent(this.dataset)}/push`, body);
@@ -288,12 +292,16 @@ export class SyncManager {
         return r;
       }, raw);
       this.db.clockOffsetMs = res.serverTime - Date.now();
+      const deletes: { coll: string; id: string; v: number }[] = [];
       for (const r of res.results) {
         const op = batch.find((o) => o.seq === r.seq);
         if (r.status === 'rejected') this.emit('sync:rejected', { seq: r.seq, coll: op?.coll, id: op?.id, code: r.code, detail: r.detail });
         if (r.status === 'conflict') this.emit('sync:conflict', { seq: r.seq, coll: op?.coll, id: op?.id, conflictId: r.conflictId });
+        if (op?.kind === 'del' && r.status === 'applied' && r.v !== undefined) deletes.push({ coll: op.coll, id: op.id, v: r.v });
       }
-      await this.db._acknowledge(res.ackSeq, names);
+      // Acknowledged deletes are remembered with their version (as a pulled tombstone would be):
+      // after a restore from an older copy, this is what lets us delete the document again.
+      await this.db._acknowledge(res.ackSeq, names, deletes);
       pushed += batch.filter((o) => o.seq <= res.ackSeq).length;
       this.emit('sync:push_success', { pushed: batch.length, ackSeq: res.ackSeq });
       this.emit('sync:progress', { phase: 'push', done: pushed, total });
@@ -301,6 +309,22 @@ export class SyncManager {
         throw new SyncHttpError('not_acknowledged', `The server acknowledged changes only up to ${res.ackSeq} of ${last}; the rest is retried.`, null, true);
       }
     }
+  }
+
+  /** The furthest pull cursor of epoch `epoch` among our collections. */
+  private highestCheckpoint(epoch: string | null): string | null {
+    if (epoch === null) return null;
+    let best: string | null = null;
+    let bestV = -1;
+    for (const coll of this.names()) {
+      const cursor = this.db._sync.collections.get(coll)?.cursor ?? null;
+      const cp = cursor ? parseCheckpoint(cursor) : null;
+      if (cp && cp.epoch === epoch && cp.v > bestV) {
+        best = cursor;
+        bestV = cp.v;
+      }
+    }
+    return best;
   }
 
   private async pullAll(): Promise<{ pulled: number; conflicts: number; checkpoint: string | null }> {
@@ -317,8 +341,9 @@ export class SyncManager {
   }
 
   /** Pulls one collection until the server has no more. `seen` collects id → version (for a reconcile). */
-  private async pull(coll: string, seen: Map<string, number> | null): Promise<{ pulled: number; checkpoint: string | null }> {
+  private async pull(coll: string, seen: Map<string, number> | null): Promise<{ pulled: number; checkpoint: string | null; epochStart?: number }> {
     let pulled = 0;
+    let epochStart: number | undefined;
     for (;;) {
       const cursor = this.db._sync.collections.get(coll)?.cursor ?? null;
       const q = `since=${encodeURIComponent(cursor ?? '0')}&limit=${this.pullLimit}&colls=${encodeURIComponent(coll)}`;
@@ -339,6 +364,7 @@ export class SyncManager {
         return p;
       }, raw);
       this.db.clockOffsetMs = page.serverTime - Date.now();
+      if (page.epochStart !== undefined) epochStart = page.epochStart;
       const changes = page.changes.filter((c) => c.coll === coll) as PulledChange[];
       const hlc = changes.reduce((m, c) => (c.hlc > m ? c.hlc : m), this.db._sync.hlc);
       await this.db._applyPulled(changes, new Map([[coll, page.checkpoint]]), hlc);
@@ -347,7 +373,7 @@ export class SyncManager {
       if (coll === CONFLICTS_COLLECTION) for (const c of changes) if (!c.deleted) this.emit('sync:conflict', { conflictId: c.id, record: c.doc });
       this.emit('sync:pull_success', { collection: coll, pulled: changes.length, checkpoint: page.checkpoint });
       this.emit('sync:progress', { phase: 'pull', collection: coll, done: pulled, head: page.head });
-      if (!page.hasMore) return { pulled, checkpoint: page.checkpoint };
+      if (!page.hasMore) return { pulled, checkpoint: page.checkpoint, epochStart };
     }
   }
 
@@ -359,12 +385,14 @@ export class SyncManager {
   private async reconcile(coll: string, reason: string): Promise<{ pulled: number; checkpoint: string | null }> {
     this.emit('sync:reset', { collection: coll, reason });
     // A new epoch means the server went back in time (restored from an older copy): what we had
-    // synced may be newer than what it has now, so remember it before pulling over it.
+    // synced, and what we know was deleted, may be newer than what it has now, so remember both
+    // before pulling over them.
     const synced = reason === 'epoch_mismatch' ? this.syncedDocs(coll) : null;
+    const deleted = reason === 'epoch_mismatch' ? this.deletedDocs(coll) : null;
     await this.db._resetCursor([coll]);
     const seen = new Map<string, number>();
     const r = await this.pull(coll, seen);
-    if (synced) await this.uploadAgain(coll, synced, seen);
+    if (synced && deleted) await this.uploadAgain(coll, synced, deleted, seen, r);
     else await this.db._forgetUnconfirmed(coll, new Set(seen.keys()));
     return r;
   }
@@ -376,31 +404,82 @@ export class SyncManager {
     return out;
   }
 
+  /** The documents of `coll` we know were deleted on the server: id → version of the delete. */
+  private deletedDocs(coll: string): Map<string, number> {
+    const out = new Map<string, number>();
+    const prefix = deletedKey(coll, '');
+    for (const [key, v] of this.db._sync.deleted) if (key.startsWith(prefix)) out.set(key.slice(prefix.length), v);
+    return out;
+  }
+
   /**
-   * After an epoch change: a document the server no longer has, or has only in an older version
-   * than ours (versions up to the restored head are the same history), is written again as a
-   * local change, so the next push re-uploads it. Nothing we had synced is dropped.
+   * After an epoch change, makes the server hold again what we knew before it (as local
+   * changes, pushed by the next push). With `epochStart` (the restored head), versions up to it
+   * are the history both epochs share; later ones were written after the restore, by clients
+   * that reconciled before us (the two epochs' version numbers overlap, so only epochStart
+   * tells them apart). For each document:
+   *  - we had it, the server does not: created again (base 0);
+   *  - the server's copy is of the shared history and older than ours: ours is written back on
+   *    top of it (based on its version: it wins);
+   *  - the server's copy was written after the restore and ours holds changes from after the
+   *    backup: ours is written back as a *concurrent* edit (based on epochStart), so the server
+   *    merges field by field and keeps the losing values as conflict records;
+   *  - we know it was deleted (our acknowledged delete, or a pulled tombstone) after the
+   *    version the server has: deleted again (a delete concurrent with a later edit still wins).
+   * Then the cursor goes back to epochStart, so the next pull brings the server's verdict on
+   * every document written since the restore, ours included.
    */
-  private async uploadAgain(coll: string, synced: Map<string, Doc>, seen: Map<string, number>): Promise<void> {
-    const lost = [...synced.values()].filter((d) => {
+  private async uploadAgain(
+    coll: string, synced: Map<string, Doc>, deleted: Map<string, number>, seen: Map<string, number>,
+    pulled: { checkpoint: string | null; epochStart?: number },
+  ): Promise<void> {
+    const start = pulled.epochStart;
+    const cp = pulled.checkpoint ? parseCheckpoint(pulled.checkpoint) : null;
+    const restored = (v: number): boolean => start !== undefined && v > start;
+    /** The version a change of ours is based on, given the server's version v of the document. */
+    const baseFor = (v: number): number => (restored(v) ? start! : v);
+    const pending = new Set(this.db._sync.outbox.filter((o) => o.coll === coll).map((o) => o.id));
+    const write: { doc: Doc; v: number | undefined }[] = [];
+    for (const d of synced.values()) {
       const v = seen.get(d._id);
-      return v === undefined || versionOf(d) > v;
-    });
-    if (lost.length === 0) return;
+      const mine = versionOf(d);
+      if (v === undefined) write.push({ doc: d, v });
+      else if (start === undefined ? mine > v : restored(v) ? mine > start : mine > v) write.push({ doc: d, v });
+    }
+    const remove: { id: string; v: number }[] = [];
+    for (const [id, at] of deleted) {
+      const v = seen.get(id);
+      const cur = this.db._state.collections.get(coll)?.get(id);
+      if (v === undefined || !cur || pending.has(id) || synced.has(id)) continue;
+      if (at > v && (!restored(v) || at > start!)) remove.push({ id, v });
+    }
+    if (write.length === 0 && remove.length === 0) return;
     await this.db.write((ctx) => {
       const c = ctx.collection(coll);
-      for (const d of lost) {
+      for (const { doc: d, v } of write) {
         const cur = c.get(d._id);
-        if (seen.has(d._id)) {
-          // The server's older state was pulled over ours: write ours back on top of it.
-          ctx.put(c, deepFreeze(toJsonDocument({ ...d, _v: versionOf(cur) }, coll)));
+        if (v !== undefined && cur) {
+          // The server's state was pulled over ours: write ours back on top of it. (Setting
+          // `_v` alone is no change to push; it only sets the base of the write that follows.)
+          const base = baseFor(v);
+          if (versionOf(cur) !== base) ctx.put(c, deepFreeze(toJsonDocument({ ...cur, _v: base }, coll)));
+          ctx.put(c, deepFreeze(toJsonDocument({ ...d, _v: base }, coll)));
         } else {
-          // The server never heard of it: a new document again (base 0).
+          // Not live on the server: a new document again, based on the tombstone if there is one.
           if (cur) ctx.remove(c, d._id);
+          if (v !== undefined) ctx.tombstone(coll, d._id, baseFor(v));
           const { _v, ...rest } = d;
           ctx.put(c, deepFreeze(toJsonDocument(rest, coll)));
         }
       }
+      for (const { id, v } of remove) {
+        const cur = c.get(id);
+        if (!cur) continue;
+        const base = baseFor(v);
+        if (versionOf(cur) !== base) ctx.put(c, deepFreeze(toJsonDocument({ ...cur, _v: base }, coll)));
+        ctx.remove(c, id);
+      }
+      if (start !== undefined && cp) ctx.setCursor(coll, formatCheckpoint(cp.epoch, Math.min(start, cp.v)), this.db._sync.hlc);
     });
   }
 

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startServer } from '../../src/server';
 import { createStoredKey, revokeStoredKey } from '../../src/server/auth';
-import { parseConflictRecord } from '../../src/sync/protocol';
+import { parseConflictRecord, PushRequest } from '../../src/sync/protocol';
 import { Api, conflictsOf, expectProblem, KEY, KEY2, Replica, sleep, TestServer, tmpDir } from './helpers';
 
 const DAY = 86_400_000;
@@ -160,6 +160,53 @@ describe('server: persistence', () => {
     assert.equal(page.epoch, p.epoch);
     assert.equal(page.head, 2);
     await api.pushProblem('ds', a.body([a.put('c', 'q', {})], oldEpoch), 409, 'epoch_mismatch');
+  });
+
+  it('a push whose checkpoint is ahead of the restored head starts a new epoch once, changes nothing, and tells where the epoch began', async () => {
+    await t.start();
+    let api = t.api();
+    const a = new Replica('rA');
+    const b = new Replica('rB');
+    await api.push('ds', a.body([a.put('c', 'x', {}), a.put('c', 'y', {})]));
+    assert.equal((await api.changes('ds')).epochStart, 0, 'a new dataset\'s epoch begins at 0');
+    await t.stop();
+    const backup = await tmpDir('wisejson-sync-backup-');
+    await fs.promises.cp(t.dir, backup, { recursive: true });
+    await t.start();
+    api = t.api();
+    await api.push('ds', a.body([a.put('c', 'z', {}), a.put('c', 'w', {})]));
+    const client = await api.pullAll('ds'); // at v4
+    const oldEpoch = client.checkpoint.split(':')[0];
+    await t.stop();
+    await fs.promises.rm(t.dir, { recursive: true, force: true });
+    await fs.promises.rename(backup, t.dir);
+    await t.start();
+    api = t.api();
+    // A push with only the epoch cannot tell (the copied folder keeps its epoch) ...
+    const behind = await api.push('ds', b.body([b.put('c', 'b1', {})], oldEpoch));
+    assert.equal(behind.epoch, oldEpoch);
+    // ... one with a checkpoint at or behind the head is accepted ...
+    const atHead = await api.push('ds', { ...b.body([b.put('c', 'b2', {})], oldEpoch), checkpoint: `${oldEpoch}:3` } as PushRequest);
+    assert.equal(atHead.results[0].status, 'applied');
+    // ... one ahead of it (v5 > head 4) is refused: a new epoch, nothing applied.
+    const p = await api.pushProblem('ds', { ...a.body([a.put('c', 'q', {})], oldEpoch), checkpoint: `${oldEpoch}:5` }, 409, 'epoch_mismatch');
+    assert.notEqual(p.epoch, oldEpoch);
+    assert.equal(p.epochStart, 4);
+    const page = await api.changes('ds');
+    assert.deepEqual([page.epoch, page.head, page.epochStart], [p.epoch, 4, 4]);
+    // Every other checkpoint of the old epoch is just of another epoch: no second rotation.
+    const again = await api.pushProblem('ds', { ...b.body([b.put('c', 'b3', {})], oldEpoch), checkpoint: `${oldEpoch}:9` }, 409, 'epoch_mismatch');
+    assert.equal(again.epoch, p.epoch);
+    expectProblem(await api.changesRaw('ds', { since: `${oldEpoch}:9` }), 409, 'epoch_mismatch');
+    assert.equal((await api.changes('ds')).epoch, p.epoch);
+    // A restart keeps the new epoch and where it began.
+    await t.stop();
+    await t.start();
+    api = t.api();
+    const later = await api.push('ds', { ...a.body([a.put('c', 'q', {})], String(p.epoch)), checkpoint: `${String(p.epoch)}:4` } as PushRequest);
+    assert.equal(later.results[0].status, 'applied');
+    const after = await api.changes('ds');
+    assert.deepEqual([after.epoch, after.head, after.epochStart], [p.epoch, 5, 4]);
   });
 
   it('one server per data dir', async () => {

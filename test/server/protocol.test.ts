@@ -38,6 +38,8 @@ describe('sync: protocol validators', () => {
       assert.equal(p.ops[1].kind, 'patch');
       assert.deepEqual(parsePushRequest(JSON.stringify(body)), p);
       assert.equal(parsePushRequest({ replicaId: 'r1', ops: [] }).checkpointEpoch, null);
+      assert.equal(parsePushRequest({ replicaId: 'r1', ops: [] }).checkpoint, undefined);
+      assert.equal(parsePushRequest({ replicaId: 'r1', checkpointEpoch: 'e_1', checkpoint: 'e_1:12', ops: [] }).checkpoint, 'e_1:12');
     });
 
     const cases: [string, (b: Record<string, unknown>) => unknown, string][] = [
@@ -45,6 +47,9 @@ describe('sync: protocol validators', () => {
       ['missing replicaId', (b) => ({ ...b, replicaId: undefined }), 'replicaId'],
       ['replicaId with a colon', (b) => ({ ...b, replicaId: 'a:b' }), 'replicaId'],
       ['checkpointEpoch a number', (b) => ({ ...b, checkpointEpoch: 5 }), 'checkpointEpoch'],
+      ['checkpoint not a checkpoint', (b) => ({ ...b, checkpointEpoch: 'e_1', checkpoint: 'e_1' }), 'checkpoint'],
+      ['checkpoint a number', (b) => ({ ...b, checkpointEpoch: 'e_1', checkpoint: 5 }), 'checkpoint'],
+      ['checkpoint of another epoch than checkpointEpoch', (b) => ({ ...b, checkpointEpoch: 'e_1', checkpoint: 'e_2:4' }), 'checkpoint'],
       ['ops not an array', (b) => ({ ...b, ops: {} }), 'ops'],
       ['op not an object', (b) => ({ ...b, ops: [1] }), 'ops[0]'],
       ['seq 0', (b) => patchOp(b, 0, { seq: 0 }), 'ops[0].seq'],
@@ -126,6 +131,8 @@ describe('sync: protocol validators', () => {
       const p = parseChangesResponse(page(), { since: { epoch: 'e_1', v: 3 } });
       assert.equal(p.changes.length, 2);
       assert.equal(p.changes[1].deleted, true);
+      assert.equal(p.epochStart, undefined);
+      assert.equal(parseChangesResponse({ ...page(), epochStart: 6 }).epochStart, 6);
     });
     const bad: [string, (p: Record<string, unknown>) => void][] = [
       ['missing checkpoint', (p) => { delete p.checkpoint; }],
@@ -140,6 +147,8 @@ describe('sync: protocol validators', () => {
       ['doc _id differs', (p) => { (p.changes as { doc: { _id: string } }[])[0].doc._id = 'zz'; }],
       ['bad hlc', (p) => { (p.changes as Record<string, unknown>[])[0].hlc = 'x'; }],
       ['horizon beyond head', (p) => { p.horizon = 10; }],
+      ['epochStart beyond head', (p) => { p.epochStart = 10; }],
+      ['epochStart not an integer', (p) => { p.epochStart = '3'; }],
       ['hasMore not boolean', (p) => { p.hasMore = 'no'; }],
       ['HTML instead of JSON', () => undefined],
     ];

@@ -197,6 +197,92 @@ describe(`sync robustness: crashes, restores, clocks, processes (seed ${SEED})`,
     assert.equal(liveDocs(server, COLL).get('d8')?.doc?.title, 'pending at the restore');
   });
 
+  it('5b. a delete made after the backup stays deleted after the restore, on every replica and on the server', async () => {
+    await env.start();
+    const a = await env.replica('a');
+    const b = await env.replica('b');
+    for (let i = 1; i <= 6; i++) await a.insert({ _id: `d${i}`, title: `t${i}` });
+    await a.sync();
+    await b.sync();
+    const copy = await backup();
+    // Deleted after the backup, acknowledged, and pulled by both replicas.
+    await a.remove('d2');
+    await b.remove('d3');
+    await a.sync();
+    await b.sync();
+    await a.sync();
+    // Deleted and acknowledged, but the pull that would bring the tombstone back fails: only
+    // the acknowledgement tells a about it.
+    env.proxy.add({ name: 'no pulls', match: isChanges, action: { kind: 'respond', status: 503, headers: { 'content-type': 'application/problem+json', 'retry-after': '1' }, body: JSON.stringify({ type: 'about:blank', title: 'unavailable', status: 503, detail: 'test', code: 'unavailable', retryable: true }) } });
+    await a.remove('d4');
+    await a.sync();
+    assert.equal(a.outbox().length, 0, 'the delete of d4 was acknowledged');
+    const before = await serverState(env.server.url);
+    for (const id of ['d2', 'd3', 'd4']) assert.equal(liveDocs(before, COLL).has(id), false, `${id} deleted before the restore`);
+    await restore(copy);
+    for (const id of ['d2', 'd3', 'd4']) assert.ok(liveDocs(await serverState(env.server.url), COLL).has(id), `the backup still has ${id}`);
+
+    const c = await env.replica('c');
+    const { server } = await env.converge([a, b, c]); // (clears the proxy's rules first)
+    for (const id of ['d2', 'd3', 'd4']) {
+      assert.equal(liveDocs(server, COLL).has(id), false, `${id} came back on the server after the restore`);
+      for (const r of [a, b, c]) assert.equal((await r.docs()).has(id), false, `${id} came back on ${r.name}`);
+    }
+    for (const id of ['d1', 'd5', 'd6']) assert.equal(liveDocs(server, COLL).get(id)?.doc?.title, `t${id.slice(1)}`);
+  });
+
+  it('5c. restored, and the first client back pushes an offline batch before it pulls: the restore is detected, nothing acknowledged lost, nothing deleted back', async () => {
+    await env.start();
+    const a = await env.replica('a');
+    const b = await env.replica('b');
+    for (let i = 1; i <= 5; i++) await a.insert({ _id: `d${i}`, title: `t${i}`, body: `b${i}` });
+    for (let i = 1; i <= 3; i++) await b.insert({ _id: `e${i}`, title: `e${i}` });
+    await a.sync();
+    await b.sync();
+    await a.sync();
+    const copy = await backup();
+    const epoch = (await serverState(env.server.url)).epoch;
+    // Acknowledged (and pulled everywhere) after the backup.
+    await a.update('d1', { title: 'd1 after the backup' });
+    await a.insert({ _id: 'd6', title: 'created after the backup' });
+    await a.remove('d5');
+    await b.update('e1', { title: 'e1 after the backup' });
+    await b.insert({ _id: 'e4', title: 'B, after the backup' });
+    await b.remove('e3');
+    await a.sync();
+    await b.sync();
+    await a.sync();
+    const before = await serverState(env.server.url);
+    const expected = new Map([...liveDocs(before, COLL)].map(([id, d]) => [id, userFields(d.doc)]));
+    const cursorOfB = parseCheckpoint(b.cursor()!)!;
+    // a, offline: a batch large enough to carry the restored head past every cursor.
+    await a.update('d2', { body: 'd2 offline' });
+    await a.remove('d4');
+    for (let i = 1; i <= 20; i++) await a.insert({ _id: `o${i}`, title: `offline ${i}` });
+    await restore(copy);
+    const restored = await serverState(env.server.url);
+    assert.equal(restored.epoch, epoch, 'a copied folder keeps its epoch');
+    assert.ok(restored.head < cursorOfB.v, 'the restored head is behind the clients\' cursors');
+
+    // a comes back: its cycle pushes first.
+    await a.sync();
+    const after = await serverState(env.server.url);
+    assert.notEqual(after.epoch, epoch, 'the push noticed the restore: a new epoch');
+    assert.ok(a.eventsNamed('sync:reset').some((e) => e.payload.reason === 'epoch_mismatch'), 'a reconciled');
+    const c = await env.replica('c');
+    const { server } = await env.converge([a, b, c]);
+    assert.ok(b.eventsNamed('sync:reset').some((e) => e.payload.reason === 'epoch_mismatch'), 'b reconciled');
+    const live = liveDocs(server, COLL);
+    for (const [id, doc] of expected) {
+      if (id === 'd2' || id === 'd4') continue;
+      assert.deepEqual(userFields(live.get(id)?.doc), doc, `${id} as it was before the restore`);
+    }
+    assert.equal(live.get('d2')?.doc?.body, 'd2 offline');
+    for (const id of ['d4', 'd5', 'e3']) assert.equal(live.has(id), false, `${id} was deleted and came back`);
+    for (let i = 1; i <= 20; i++) assert.equal(live.get(`o${i}`)?.doc?.title, `offline ${i}`);
+    assert.equal(live.size, 7 + 20, 'd1-d3, d6, e1, e2, e4 and the offline batch');
+  });
+
   it('7. clocks 3 h ahead and 3 h behind: causality decides, the server clamps the stamps, HLCs never go back, no edit lost', async () => {
     await env.start();
     const H3 = 3 * 3600_000;
