@@ -19,7 +19,7 @@
 // (WISEJSON_DATASET, default "demo"). A default port that is taken is replaced by a free one.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -156,9 +156,24 @@ function run(cmd, args, what) {
 
 // ---------------------------------------------------------------- 1. build and package
 const t0 = Date.now();
-say('building and packaging the extension (npm run package)');
-run(process.execPath, ['esbuild.mjs', '--production'], 'the build');
-run(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', 'wisejson-vscode.vsix'], 'packaging the .vsix');
+const VSIX = path.join(ROOT, 'wisejson-vscode.vsix');
+/** The newest modification time of the files the build and the .vsix are made of. */
+function newestSource() {
+  const walk = (p) => {
+    if (!existsSync(p)) return 0;
+    const st = statSync(p);
+    return st.isDirectory() ? Math.max(0, ...readdirSync(p).map((e) => walk(path.join(p, e)))) : st.mtimeMs;
+  };
+  return Math.max(...['src', 'media', 'package.json', 'package.nls.json', 'esbuild.mjs', '.vscodeignore', 'README.md', 'LICENSE', 'CHANGELOG.md'].map((f) => walk(path.join(ROOT, f))));
+}
+const upToDate = existsSync(VSIX) && ['server.js', 'wise-json.js'].every((f) => existsSync(path.join(ROOT, 'dist', f))) && statSync(VSIX).mtimeMs > newestSource();
+if (upToDate) {
+  say('the extension is up to date (wisejson-vscode.vsix is newer than its sources)');
+} else {
+  say('building and packaging the extension (npm run package)');
+  run(process.execPath, ['esbuild.mjs', '--production'], 'the build');
+  run(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', 'wisejson-vscode.vsix'], 'packaging the .vsix');
+}
 
 // ---------------------------------------------------------------- 2. the VS Code server, provisioned once
 const { provision } = await import('../test/e2e/provision.mjs');
@@ -190,6 +205,9 @@ const workspaces = ownWorkspace ? [path.resolve(ownWorkspace)] : await seedDemo(
 
 async function seedDemo() {
   const WiseJSON = createRequire(import.meta.url)(path.join(ROOT, 'dist', 'wise-json.js'));
+  // Sync pulls only the collections a database has: each workspace gets every demo collection
+  // (empty where it has no sample documents), so each one receives the other's.
+  const collections = [...new Set([SEED_A, SEED_B].flatMap(Object.keys))];
   const out = [];
   for (const [name, seed] of [['workspace-a', SEED_A], ['workspace-b', SEED_B]]) {
     const dir = path.join(DEMO, name);
@@ -197,8 +215,14 @@ async function seedDemo() {
     if (existsSync(path.join(dir, '.wisejson', 'meta.json'))) continue;
     const db = new WiseJSON(path.join(dir, '.wisejson'));
     await db.init();
-    for (const [coll, docs] of Object.entries(seed)) await (await db.collection(coll)).insertMany(docs);
+    for (const coll of collections) {
+      const c = await db.collection(coll);
+      if (seed[coll]) await c.insertMany(seed[coll]);
+    }
     await db.close();
+    // Sync every 5 s instead of 30, so the other window's edits show up quickly in the demo.
+    mkdirSync(path.join(dir, '.vscode'), { recursive: true });
+    writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'wisejson.sync.intervalMs': 5000 }, null, 2));
     say(`seeded ${dir}/.wisejson`);
   }
   return out;
@@ -207,6 +231,12 @@ async function seedDemo() {
 // ---------------------------------------------------------------- 5. the VS Code server with the extension
 const dirs = Object.fromEntries(['server-data', 'user-data', 'extensions'].map((d) => [d, path.join(DEMO, d)]));
 for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+// A first-run window without VS Code's chat panel and welcome page, so the demo has room.
+const userSettings = path.join(dirs['user-data'], 'User', 'settings.json');
+if (!existsSync(userSettings)) {
+  mkdirSync(path.dirname(userSettings), { recursive: true });
+  writeFileSync(userSettings, JSON.stringify({ 'workbench.secondarySideBar.defaultVisibility': 'hidden', 'workbench.startupEditor': 'none', 'chat.disableAIFeatures': true }, null, 2));
+}
 const serverArgs = ['--server-data-dir', dirs['server-data'], '--user-data-dir', dirs['user-data'], '--extensions-dir', dirs.extensions, '--accept-server-license-terms'];
 run(paths.node, [paths.serverMain, ...serverArgs, '--install-extension', path.join(ROOT, 'wisejson-vscode.vsix'), '--force'], 'installing the .vsix into the VS Code server');
 const port = await usablePort(vscodePort, 'VS Code');

@@ -77,7 +77,8 @@ describe('extension: the Databases tree', function () {
     assert.equal((children[0] as DocumentNode).id, firstId);
     const item = await t.getTreeItem(children[0]);
     assert.equal(item.command?.command, 'wisejson.openDocument');
-    assert.equal(item.description, 'doc 0');
+    assert.equal(item.label, 'doc 0', 'a document with a name shows it');
+    assert.equal(item.description, 'd00000', 'and its id beside it');
     assert.equal(item.contextValue, 'document');
   });
 

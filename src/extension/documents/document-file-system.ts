@@ -28,9 +28,13 @@ export interface InsertedFromEditor {
   readonly id: string;
 }
 
-/** The text of a document as its editor shows it: 2-space JSON and a final newline. */
+/**
+ * The text of a document as its editor shows it: 2-space JSON and a final newline, without the
+ * sync layer's version counter `_v` (the engine keeps it when the edited text is saved).
+ */
 export function formatDocument(doc: Doc): string {
-  return JSON.stringify(doc, null, 2) + '\n';
+  const { _v: _version, ...shown } = doc as Doc & { _v?: unknown };
+  return JSON.stringify(shown, null, 2) + '\n';
 }
 
 /**

@@ -77,18 +77,24 @@ export class MessageNode {
   }
 }
 
-/** A short preview of a document for the tree: the first of name/title/label, else its fields. */
-export function documentPreview(doc: Doc): string {
-  for (const k of ['name', 'title', 'label', 'text', 'email']) {
+/** The document's own name for the tree: its first string name/title/label field, if any. */
+export function documentTitle(doc: Doc): string | undefined {
+  for (const k of ['name', 'title', 'label']) {
     const v = doc[k];
-    if (typeof v === 'string' && v !== '') return v.length > 80 ? `${v.slice(0, 79)}…` : v;
+    if (typeof v === 'string' && v.trim() !== '') return v.length > 80 ? `${v.slice(0, 79)}…` : v;
   }
-  const fields = Object.keys(doc).filter((k) => k !== '_id' && k !== 'createdAt' && k !== 'updatedAt');
+  return undefined;
+}
+
+/** A one-line summary of a document's fields (without _id and the timestamps). */
+export function documentSummary(doc: Doc): string {
+  const fields = Object.keys(doc).filter((k) => k !== '_id' && k !== '_v' && k !== 'createdAt' && k !== 'updatedAt');
   const text = fields.map((k) => `${k}: ${shortValue(doc[k])}`).join(', ');
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
 
 function shortValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 30 ? `${v.slice(0, 29)}…` : v);
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? String(v);
   return Array.isArray(v) ? `[${v.length}]` : '{…}';
 }

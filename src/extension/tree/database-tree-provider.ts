@@ -3,11 +3,10 @@
  * keyset cursor (never reading a whole collection), and refreshes only the nodes a change touches.
  */
 import * as vscode from 'vscode';
+import { CONFLICTS_COLLECTION } from '../../sync/protocol';
 import type { DataChange, DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
-import { CollectionFilter, CollectionNode, DatabaseNode, DocumentNode, documentPreview, FolderNode, LoadMoreNode, MessageNode, TreeNode } from './database-tree-nodes';
+import { CollectionFilter, CollectionNode, DatabaseNode, DocumentNode, documentSummary, documentTitle, FolderNode, LoadMoreNode, MessageNode, TreeNode } from './database-tree-nodes';
 
-/** Collections hidden from the tree (the sync layer's own bookkeeping is shown in the Sync view). */
-const HIDDEN_COLLECTIONS = new Set<string>();
 /** Changes arriving within this many ms are refreshed together. */
 const REFRESH_DEBOUNCE_MS = 150;
 
@@ -134,7 +133,12 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
   }
 
   private async databaseChildren(node: DatabaseNode): Promise<TreeNode[]> {
-    const names = (await node.database.db.getCollectionNames()).filter((n) => !HIDDEN_COLLECTIONS.has(n)).sort();
+    const names: string[] = [];
+    for (const name of (await node.database.db.getCollectionNames()).sort()) {
+      // Sync's conflict records show only when there are some.
+      if (name === CONFLICTS_COLLECTION && (await (await node.database.db.collection(name)).count()) === 0) continue;
+      names.push(name);
+    }
     if (names.length === 0) return [new MessageNode(node, 'empty', vscode.l10n.t('No collections yet'), 'info')];
     return names.map((name) => {
       const key = collectionKey(node.database, name);
@@ -250,9 +254,11 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
       return item;
     }
     if (node instanceof DocumentNode) {
-      const item = new vscode.TreeItem(node.documentId, vscode.TreeItemCollapsibleState.None);
+      // A named document shows its name with the id beside it; others their id and fields.
+      const title = documentTitle(node.doc);
+      const item = new vscode.TreeItem(title ?? node.documentId, vscode.TreeItemCollapsibleState.None);
       item.id = node.id;
-      item.description = documentPreview(node.doc);
+      item.description = title !== undefined ? node.documentId : documentSummary(node.doc);
       item.iconPath = new vscode.ThemeIcon('file-code');
       item.contextValue = 'document';
       const json = JSON.stringify(node.doc, null, 2);
