@@ -1,10 +1,14 @@
-// Bundles the shipped artifacts. Each entry is one file under dist/.
-//   dist/wise-json.js  the engine as a CommonJS library: module.exports = WiseJSON
-//   dist/extension.js  the VS Code extension (vscode external)
+// Bundles the shipped artifacts into dist/:
+//   dist/wise-json.js         the engine as a CommonJS library: module.exports = WiseJSON
+//   dist/extension.js         the VS Code extension (vscode external)
+//   dist/undici.js            the sync client's HTTP library, which the extension loads on its
+//                             first sync only (it is three quarters of the code; activation
+//                             then parses a quarter of it)
 //   dist/webview/timeline.js  the timeline webview's browser script
-//   dist/server.js     the sync server's CLI
+//   dist/server.js            the sync server's CLI
+//   node esbuild.mjs [--production]   (--production: minified, no source maps)
 import * as esbuild from 'esbuild';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 
@@ -19,19 +23,22 @@ const node = {
   logLevel: 'warning',
 };
 
+/** `require('undici')` in the extension bundle loads dist/undici.js beside it at run time. */
+const undiciBeside = {
+  name: 'undici-beside',
+  setup(build) {
+    build.onResolve({ filter: /^undici$/ }, () => ({ path: './undici.js', external: true }));
+  },
+};
+
 const builds = [
   { ...node, entryPoints: ['src/engine/library.ts'], outfile: 'dist/wise-json.js' },
+  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], plugins: [undiciBeside] },
+  { ...node, entryPoints: ['node_modules/undici/index.js'], outfile: 'dist/undici.js' },
+  { ...node, entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
+  // Browser code of the sync timeline webview (loaded under a strict CSP: no eval, no imports).
+  { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning', entryPoints: ['src/webview/timeline/main.ts'], outfile: 'dist/webview/timeline.js' },
 ];
-if (existsSync('src/extension/extension.ts')) {
-  builds.push({ ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] });
-}
-if (existsSync('src/webview/timeline/main.ts')) {
-  // Browser code of the sync timeline webview (loaded under a strict CSP, no eval, no imports).
-  builds.push({ bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning', entryPoints: ['src/webview/timeline/main.ts'], outfile: 'dist/webview/timeline.js' });
-}
-if (existsSync('src/server/main.ts')) {
-  builds.push({ ...node, entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' });
-}
 
 rmSync('dist', { recursive: true, force: true }); // no stale file (e.g. a source map) reaches a package
 await Promise.all(builds.map((b) => esbuild.build(b)));

@@ -511,7 +511,7 @@ export class WiseJSON extends EventEmitter {
     } catch {
       throw new SyncConfigError(`enableSync: ${JSON.stringify(options.url)} is not a URL; use one like "http://127.0.0.1:3000".`);
     }
-    const key = `${options.url}|${options.dataset ?? 'default'}`;
+    const key = syncManagerKey(options);
     let m = this.syncManagers.get(key);
     if (m && !m.keyMatches(options.apiKey)) m.setApiKey(options.apiKey);
     if (!m) {
@@ -522,6 +522,15 @@ export class WiseJSON extends EventEmitter {
       this.syncManagers.set(key, m);
     }
     return m;
+  }
+
+  /**
+   * @internal Whether `m` syncs this database as a whole (db.enableSync): it then creates the
+   * collections other replicas created (see SyncManager's collection discovery).
+   */
+  _syncsWholeDatabase(m: SyncManager): boolean {
+    if (!this.syncAll || this.closed || this.closing) return false;
+    return this.syncManagers.get(syncManagerKey(this.syncAll)) === m;
   }
 
   /** @internal */
@@ -829,4 +838,9 @@ function diffStates(before: DatabaseState, after: DatabaseState): ChangeEvent[] 
 
 function isDue(doc: Doc, now: number): boolean {
   return isExpired(doc, now);
+}
+
+/** One sync manager per server URL and dataset. */
+function syncManagerKey(options: EnableSyncOptions): string {
+  return `${options.url}|${options.dataset ?? 'default'}`;
 }

@@ -6,7 +6,7 @@
  *   await s.close();   // stop accepting, finish in-flight requests, close the engine
  *
  * Endpoints: GET /v1/health (no auth), GET /v1/info, POST /v1/datasets/{ds}/push,
- * GET /v1/datasets/{ds}/changes. Errors are RFC 9457 problem+json. No vscode import.
+ * GET /v1/datasets/{ds}/changes, GET /v1/datasets/{ds}/collections. Errors are RFC 9457 problem+json. No vscode import.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -162,7 +162,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       authenticate(req);
       return sendJson(req, res, 200, { protocol: { min: PROTOCOL_MIN, max: PROTOCOL_MAX }, serverTime: o.now(), limits: o.limits });
     }
-    if (segs.length === 4 && segs[1] === 'datasets' && (segs[3] === 'push' || segs[3] === 'changes')) {
+    if (segs.length === 4 && segs[1] === 'datasets' && (segs[3] === 'push' || segs[3] === 'changes' || segs[3] === 'collections')) {
       methods(req, segs[3] === 'push' ? ['POST'] : ['GET', 'HEAD']);
       checkProtocol(req);
       const principal = authenticate(req);
@@ -175,6 +175,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (!isValidName(name)) throw badRequest('Invalid dataset name: use 1-128 characters without path separators, "..", control characters or surrounding spaces.');
       ctx.entry.dataset = name;
       if (!allows(principal, name)) throw new SyncServerError(403, 'forbidden', 'This API key is not allowed to use this dataset.');
+      if (segs[3] === 'collections') return collections(req, res, ctx, name);
       return segs[3] === 'push' ? push(req, res, ctx, name, principal) : changes(req, res, ctx, name, url);
     }
     throw new SyncServerError(404, 'not_found', 'No such endpoint.');
@@ -220,6 +221,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await ds.waitForChange(deadline - performance.now(), gone.signal);
       if (gone.signal.aborted) return 0;
     }
+  }
+
+  /**
+   * The dataset's collections with the highest version of each (added within protocol 1: a
+   * client that syncs a whole database discovers collections other replicas created). Reading
+   * never creates the dataset: an unknown one is `404 dataset_not_found` (an older server answers
+   * this path `404 not_found`, which is how a client tells the two apart).
+   */
+  async function collections(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, name: string): Promise<number> {
+    const ds = store.existing(name);
+    if (!ds) throw new SyncServerError(404, 'dataset_not_found', 'No such dataset: nothing was pushed to it yet.');
+    ctx.dataset = ds;
+    const body = { epoch: ds.epoch, serverTime: o.now(), head: ds.head, collections: ds.collections.list() };
+    return send(req, res, JSON.stringify(body), { status: 200, contentType: 'application/json; charset=utf-8', compress: true });
   }
 
   // ---------------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ export class Dataset {
    */
   epochStart: number | null;
   readonly index = new ChangeIndex<DocRow>();
+  /** Per collection: the highest version of a row held for it, and how many rows it has. */
+  readonly collections = new CollectionHeads();
   readonly lastSeq = new Map<string, number>();
   private tail: Promise<unknown> = Promise.resolve();
   private readonly waiters = new Set<() => void>();
@@ -108,6 +110,43 @@ export class Dataset {
 
   get waiting(): number {
     return this.waiters.size;
+  }
+}
+
+/**
+ * The collections of one dataset with their heads, kept up to date with the change index (so
+ * listing them costs O(collections), never a scan of the documents). A collection is listed while
+ * the server holds any row of it, tombstones included; `head` is the highest version of a change
+ * to it (it never goes down while the server runs; after a restart it is recomputed from the
+ * rows, which only differs once tombstones were purged).
+ */
+export class CollectionHeads {
+  private readonly map = new Map<string, { head: number; rows: number }>();
+
+  /** A row stored for `coll` at version `v`; `added` when it is a new row (not an update). */
+  stored(coll: string, v: number, added: boolean): void {
+    const e = this.map.get(coll);
+    if (!e) this.map.set(coll, { head: v, rows: added ? 1 : 0 });
+    else {
+      if (v > e.head) e.head = v;
+      if (added) e.rows++;
+    }
+  }
+
+  /** A row of `coll` was removed (tombstone purge). */
+  removed(coll: string): void {
+    const e = this.map.get(coll);
+    if (!e) return;
+    e.rows--;
+    if (e.rows <= 0) this.map.delete(coll);
+  }
+
+  /** Every collection with rows, by name. */
+  list(): { name: string; head: number }[] {
+    return [...this.map.entries()]
+      .filter(([, e]) => e.rows > 0)
+      .map(([name, e]) => ({ name, head: e.head }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 }
 
@@ -165,6 +204,7 @@ export class SyncStore {
       const docs = await this.rows<DocRow>(ds.docsName, names);
       for (const r of docs) if (highest === null || r.hlc > highest) highest = r.hlc;
       ds.index.load(docs.map((r) => ({ key: r._id, v: r.v, row: r })));
+      for (const e of ds.index.values()) ds.collections.stored(e.row.coll, e.v, true);
       for (const r of await this.rows<ReplicaRow>(ds.replicasName, names)) ds.lastSeq.set(r._id, r.lastSeq);
       // The head is written in the same transaction as the rows; this only guards old data.
       if (ds.index.lastV > ds.head) ds.head = ds.index.lastV;
@@ -177,6 +217,11 @@ export class SyncStore {
 
   get datasetNames(): string[] {
     return [...this.datasets.keys()].sort();
+  }
+
+  /** The dataset if it exists (never creates it). */
+  existing(name: string): Dataset | undefined {
+    return this.datasets.get(name);
   }
 
   /** The dataset, created (durably, with a new random epoch) on first use. */
@@ -327,7 +372,11 @@ export class SyncStore {
     const stored2 = written
       .map(({ row, step: s }) => ((committed[s] as DocRow | null) ?? row))
       .sort((a, b) => a.v - b.v);
-    for (const row of stored2) ds.index.set(row._id, row.v, row);
+    for (const row of stored2) {
+      const added = ds.index.get(row._id) === undefined;
+      ds.index.set(row._id, row.v, row);
+      ds.collections.stored(row.coll, row.v, added);
+    }
     ds.head = head;
     ds.lastSeq.set(req.replicaId, running);
     ds.notify();
@@ -451,7 +500,11 @@ export class SyncStore {
       for (const r of chunk) await docs.remove(r._id);
       await t.collection(DATASETS).update(ds.name, { horizon });
       await this.commit(t);
-      for (const r of chunk) ds.index.delete(r._id);
+      for (const r of chunk) {
+        if (ds.index.get(r._id) === undefined) continue;
+        ds.index.delete(r._id);
+        ds.collections.removed(r.coll);
+      }
       ds.horizon = horizon;
     }
     return due.length;

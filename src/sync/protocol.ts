@@ -167,6 +167,19 @@ export interface ChangesResponse {
   epochStart?: number;
 }
 
+/**
+ * `GET /v1/datasets/{ds}/collections` response (200); added within protocol 1 (an older server
+ * answers `404 not_found`). Every collection the server holds rows of (tombstones included),
+ * with `head`: the highest version of a change to it.
+ */
+export interface CollectionsResponse {
+  epoch: string;
+  serverTime: number;
+  /** The dataset's head (optional: a tolerant reader does not need it). */
+  head?: number;
+  collections: { name: string; head: number }[];
+}
+
 /** `GET /v1/info` response (200). */
 export interface InfoResponse {
   protocol: { min: number; max: number };
@@ -719,6 +732,34 @@ function parseChange(raw: unknown, path: string, c: Checker): Change {
     ch.doc = doc as JsonObject;
   }
   return ch;
+}
+
+/**
+ * Checks a collections response. Names only have to be strings here (the client checks each
+ * against the collection-name rules and skips the ones it cannot use); heads are versions, each
+ * at most the dataset's `head` when that is present; no name twice.
+ */
+export function parseCollectionsResponse(input: unknown): CollectionsResponse {
+  const c: Checker = new Checker('bad_response');
+  const body = c.object(decode(input, c), '');
+  const epoch = body.epoch;
+  if (!isValidEpoch(epoch)) c.fail('epoch', 'must be an epoch id');
+  const serverTime = c.number(body.serverTime, 'serverTime', 0);
+  const head = body.head === undefined ? undefined : c.int(body.head, 'head', 0);
+  const names = new Set<string>();
+  const collections = c.array(body.collections, 'collections').map((raw, i) => {
+    const path = `collections[${i}]`;
+    const o = c.object(raw, path);
+    const name = c.string(o.name, `${path}.name`, { min: 1 });
+    const h = c.int(o.head, `${path}.head`, 0);
+    if (head !== undefined && h > head) c.fail(`${path}.head`, 'must not exceed head');
+    if (names.has(name)) c.fail(`${path}.name`, 'appears twice');
+    names.add(name);
+    return { name, head: h };
+  });
+  const out: CollectionsResponse = { epoch, serverTime, collections };
+  if (head !== undefined) out.head = head;
+  return out;
 }
 
 /** Checks a `/v1/info` response. */

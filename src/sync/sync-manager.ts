@@ -4,11 +4,14 @@ import * as path from 'node:path';
 import type { Collection } from '../engine/collection';
 import type { WiseJSON } from '../engine/database';
 import { WriteLock } from '../engine/storage/lock';
-import { SyncConfigError } from '../engine/errors';
+import { CollectionNameError, SyncConfigError } from '../engine/errors';
 import { deletedKey, OutboxOp, PulledChange, versionOf } from '../engine/state/sync-state';
 import { deepFreeze, Doc, toJsonDocument } from '../engine/document';
 import { HttpSyncApiClient, isRetryableStatus, SyncApiClient, SyncHttpError } from './api-client';
-import { CONFLICTS_COLLECTION, DEFAULT_LIMITS, formatCheckpoint, isValidName, Op, parseChangesResponse, parseCheckpoint, parsePushResponse, ProtocolError } from './protocol';
+import {
+  CollectionsResponse, CONFLICTS_COLLECTION, DEFAULT_LIMITS, formatCheckpoint, isValidName, Op, parseChangesResponse, parseCheckpoint,
+  parseCollectionsResponse, parsePushResponse, ProtocolError,
+} from './protocol';
 
 /** `collection.enableSync(options)` / `db.enableSync(options)`. */
 export interface EnableSyncOptions {
@@ -58,7 +61,9 @@ const BACKOFF_CAP_MS = 5 * 60_000;
 /**
  * Two-way sync of a database's collections with a docsync/1 server. One manager per database
  * and server dataset. A cycle pushes every pending local change (in `seq` order, batches within
- * the server's limits, halving on 413), then pulls pages until the server has no more, applying
+ * the server's limits, halving on 413), then — when the database syncs as a whole
+ * (db.enableSync) — creates the collections the server lists that it lacks (`discover`), then
+ * pulls pages until the server has no more, applying
  * each page together with its cursor in one local commit. Failures never reject and never
  * throw: they arrive as `sync:error` with a code, and retry with exponential backoff and full
  * jitter (Retry-After honoured); 401 pauses until the key changes. Across processes, only the
@@ -86,6 +91,10 @@ export class SyncManager {
   private standbyReported = false;
   /** Writes that must be durable before a cycle starts (sync configuration). */
   private ready: Promise<unknown> = Promise.resolve();
+  /** The server has no collections endpoint (an older server, or a custom apiClient without it). */
+  private discoveryUnsupported = false;
+  /** Listed collection names this database cannot use (warned about once). */
+  private readonly unusableNames = new Set<string>();
 
   constructor(private readonly db: WiseJSON, readonly url: string, options: EnableSyncOptions) {
     this.apiKey = options.apiKey;
@@ -240,6 +249,7 @@ export class SyncManager {
     this.emit('sync:start', { dataset: this.dataset, collections: [...this.collections.keys()] });
     try {
       const pushed = await this.push();
+      await this.discover();
       const pull = await this.pullAll();
       this.attempt = 0;
       this.nextRetryAt = null;
@@ -309,6 +319,55 @@ export class SyncManager {
         throw new SyncHttpError('not_acknowledged', `The server acknowledged changes only up to ${res.ackSeq} of ${last}; the rest is retried.`, null, true);
       }
     }
+  }
+
+  /**
+   * Collection discovery, when this manager syncs the database as a whole (db.enableSync): asks
+   * the server which collections the dataset has and creates the ones this database lacks, so
+   * the pull that follows brings them from the beginning. Per-collection sync never discovers
+   * (the user chose the collections). Discovery is best effort and never fails a cycle:
+   *  - `404` other than `dataset_not_found` (an older server or a custom apiClient without the
+   *    endpoint), or a malformed answer: unsupported, not asked again by this manager;
+   *  - `dataset_not_found` (nothing pushed yet) or any other failure: skipped this cycle (the
+   *    pull that follows reports a real problem);
+   *  - a listed name this database cannot use: skipped, with a `warning` event (once per name).
+   */
+  private async discover(): Promise<void> {
+    if (this.discoveryUnsupported || this.stopped || !this.db._syncsWholeDatabase(this)) return;
+    let listed: CollectionsResponse;
+    try {
+      const raw = await this.client.get(`/v1/datasets/${encodeURIComponent(this.dataset)}/collections`);
+      listed = parseCollectionsResponse(raw);
+    } catch (err) {
+      const status = statusOf(err);
+      const code = codeOf(err);
+      if (err instanceof ProtocolError || code === 'bad_response' || (status === 404 && code !== 'dataset_not_found') || status === 405 || status === 501) {
+        this.discoveryUnsupported = true;
+      }
+      return;
+    }
+    const created: string[] = [];
+    for (const { name } of listed.collections) {
+      if (name === CONFLICTS_COLLECTION || name.startsWith('_')) continue; // system collections
+      if (this.collections.has(name) || this.db._state.collections.has(name) || this.db._syncManagerOf(name)) continue;
+      if (this.unusableNames.has(name)) continue;
+      try {
+        // With db.enableSync, a new collection syncs at once: it joins this manager.
+        await this.db.collection(name);
+      } catch (err) {
+        if (!(err instanceof CollectionNameError)) break; // e.g. the database is closing
+        this.unusableNames.add(name);
+        const reason = err instanceof Error ? err.message : String(err);
+        this.db.emit('warning', new Error(`Sync: dataset "${this.dataset}" on the server has a collection ${JSON.stringify(name.slice(0, 200))} that this database cannot create (${reason}); it is not synced here.`));
+        continue;
+      }
+      if (this.collections.has(name)) created.push(name); // (unless sync was disabled meanwhile)
+    }
+    if (created.length === 0) return;
+    await this.ready;
+    // A collection dropped here keeps its sync cursor: pull a re-created one from the beginning.
+    const stale = created.filter((n) => (this.db._sync.collections.get(n)?.cursor ?? null) !== null);
+    if (stale.length > 0) await this.db._resetCursor(stale);
   }
 
   /** The furthest pull cursor of epoch `epoch` among our collections. */
