@@ -430,8 +430,8 @@ export class SyncManager {
       for (const c of changes) seen?.set(c.id, c.v);
       pulled += changes.length;
       if (coll === CONFLICTS_COLLECTION) for (const c of changes) if (!c.deleted) this.emit('sync:conflict', { conflictId: c.id, record: c.doc });
-      this.emit('sync:pull_success', { collection: coll, pulled: changes.length, checkpoint: page.checkpoint });
       this.emit('sync:progress', { phase: 'pull', collection: coll, done: pulled, head: page.head });
+      this.emit('sync:pull_success', { collection: coll, pulled: changes.length, checkpoint: page.checkpoint });
       if (!page.hasMore) return { pulled, checkpoint: page.checkpoint, epochStart };
     }
   }

@@ -13,6 +13,8 @@
 //   node test/e2e/run.mjs --build    builds the extension and the tests first
 //   node test/e2e/run.mjs --no-ui    only the extension-host suite
 //   node test/e2e/run.mjs --ui-only  only the UI checks
+//   node test/e2e/run.mjs --update-screenshots  also copies the README's screenshots from a
+//                                               passing UI run to media/screenshots/
 //   node test/e2e/run.mjs --verbose  also echoes the VS Code server's and the workbench's logs
 //
 // Env: E2E_TIMEOUT_MS (default 300000), E2E_CHROMIUM (default /usr/bin/chromium),
@@ -23,19 +25,19 @@
 // Exit code: the test run's exit code, else 1 if a UI check failed; 1 for a failure of the
 // harness or a timeout.
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { provision } from './provision.mjs';
 import {
-  ARTIFACTS, CHROMIUM, closeChromium, EXTENSION_ID, launchChromium, rel, ROOT, say, secs, sleep, startVsCodeServer,
+  ARTIFACTS, CHROMIUM, closeChromium, EXTENSION_ID, launchChromium, rel, ROOT, say, secs, startVsCodeServer,
   stopGroup, watchExtHostConsole, workbenchUrl,
 } from './harness.mjs';
 
 const args = new Set(process.argv.slice(2));
 for (const a of args) {
-  if (!['--build', '--verbose', '--no-ui', '--ui-only'].includes(a)) {
-    console.error(`[e2e] unknown option ${a} (options: --build --verbose --no-ui --ui-only)`);
+  if (!['--build', '--verbose', '--no-ui', '--ui-only', '--update-screenshots'].includes(a)) {
+    console.error(`[e2e] unknown option ${a} (options: --build --verbose --no-ui --ui-only --update-screenshots)`);
     process.exit(2);
   }
 }
@@ -222,6 +224,13 @@ try {
       onCleanup: (fn) => cleanups.push(fn),
       extHostLog,
     });
+    page = null; // ui.mjs took its own screenshots (ui-failure.png on a failure)
+    if (code === 0 && args.has('--update-screenshots')) {
+      const dir = path.join(ROOT, 'media', 'screenshots');
+      mkdirSync(dir, { recursive: true });
+      for (const f of ['tree-and-document.png', 'timeline.png', 'timeline-light.png']) copyFileSync(path.join(ARTIFACTS, f), path.join(dir, f));
+      say(`README screenshots updated in ${rel(dir)}/`);
+    }
   } else if (RUN_UI) say('skipping the UI checks: the suite failed');
   clearTimeout(timer);
   await finish(code, code === 0 ? 'PASSED' : 'FAILED');

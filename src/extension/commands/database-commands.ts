@@ -91,7 +91,12 @@ export function registerDatabaseCommands(commands: CommandRegistrar, registry: D
       const drop = vscode.l10n.t('Drop Collection');
       const answer = await vscode.window.showWarningMessage(
         vscode.l10n.t('Drop the collection "{0}" and its {1} documents from {2}?', target.name, count, target.database.label),
-        { modal: true, detail: vscode.l10n.t('This cannot be undone. Export it first to keep a copy.') },
+        {
+          modal: true,
+          detail: target.database.db.getSyncStatus()
+            ? vscode.l10n.t('This cannot be undone here. With sync on, the server keeps the collection and the next sync brings it back: delete its documents instead to remove them everywhere.')
+            : vscode.l10n.t('This cannot be undone. Export it first to keep a copy.'),
+        },
         drop,
       );
       if (answer !== drop) return false;

@@ -59,6 +59,8 @@ export class SyncStatusBar implements vscode.Disposable {
       text = `$(check) ${vscode.l10n.t('WiseJSON: synced')}`;
     }
     this.item.text = text;
+    // Screen readers get the words, not the icon's name or the tooltip's markdown.
+    this.item.accessibilityInformation = { label: text.replace(/^\$\([^)]*\)\s*/, ''), role: 'button' };
     this.item.backgroundColor = background;
     this.item.tooltip = tooltip(states);
     this.item.show();
