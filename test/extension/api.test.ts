@@ -24,4 +24,23 @@ describe('extension: activation and API', () => {
     const missing = contributed.map((c) => c.command).filter((c) => !registered.has(c));
     assert.deepEqual(missing, []);
   });
+
+  it('the status bar menu offers the sync actions in a quick pick (closed without a choice)', async () => {
+    const api = await extensionApi();
+    const failures: string[] = [];
+    const sub = api._internals.commands.onDidFail((f) => failures.push(f.message));
+    const shown = vscode.commands.executeCommand('wisejson.showSyncMenu');
+    await new Promise((r) => setTimeout(r, 500));
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    await shown;
+    sub.dispose();
+    assert.deepEqual(failures, []);
+  });
+
+  it('contributes a walkthrough that opens', async () => {
+    const walkthroughs: { id: string; steps: unknown[] }[] = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.walkthroughs;
+    assert.equal(walkthroughs[0].steps.length, 4);
+    await vscode.commands.executeCommand('workbench.action.openWalkthrough', `${EXTENSION_ID}#${walkthroughs[0].id}`, false);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
 });
