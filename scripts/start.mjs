@@ -132,9 +132,8 @@ async function stopAll(code) {
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
-/** Runs a child in its own process group (so Ctrl+C here stops it and what it forks). */
-function startChild(name, cmd, args, env) {
-  const child = spawn(cmd, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Makes a child (in its own process group) ours: stopped with everything, and its death stops everything. */
+function own(name, child) {
   children.push(child);
   child.on('exit', (code, signal) => {
     if (stopping) return;
@@ -177,27 +176,26 @@ if (upToDate) {
 
 // ---------------------------------------------------------------- 2. the VS Code server, provisioned once
 const { provision } = await import('../test/e2e/provision.mjs');
+const { startSyncServer } = await import('../test/e2e/harness.mjs');
 const paths = provision();
 
 // ---------------------------------------------------------------- 3. the sync server
 const apiKey = `dev-${randomBytes(18).toString('base64url')}`;
 const syncData = path.join(DEMO, 'sync-data');
 mkdirSync(syncData, { recursive: true });
-const syncServer = startChild('sync server', process.execPath, [
-  path.join(ROOT, 'dist', 'server.js'), '--host', '127.0.0.1', '--port', String(await usablePort(syncPort, 'the sync server')),
-  '--data', syncData, '--api-key', apiKey,
-], process.env);
-const syncUrl = await new Promise((resolve, reject) => {
-  let out = '';
-  const timer = setTimeout(() => reject(new Error(`the sync server did not start within 30 s:\n${out}`)), 30_000);
-  const on = (d) => {
-    out += d;
-    const m = /listening on (http:\/\/\S+)/.exec(out);
-    if (m) { clearTimeout(timer); resolve(m[1]); }
-  };
-  syncServer.stdout.on('data', on);
-  syncServer.stderr.on('data', (d) => { out += d; process.stderr.write(`[sync server] ${d}`); });
-}).catch((err) => { console.error(`npm start: ${err.message}`); return stopAll(1); });
+let syncUrl;
+try {
+  const syncServer = await startSyncServer({
+    serverJs: path.join(ROOT, 'dist', 'server.js'), dataDir: syncData, apiKey,
+    port: await usablePort(syncPort, 'the sync server'),
+    onStderr: (d) => process.stderr.write(`[sync server] ${d}`),
+  });
+  own('sync server', syncServer.proc);
+  syncUrl = syncServer.url;
+} catch (err) {
+  console.error(`npm start: ${err.message}`);
+  await stopAll(1);
+}
 say(`sync server: ${syncUrl} (data in ${syncData}, dataset "${dataset}")`);
 
 // ---------------------------------------------------------------- 4. the workspaces
@@ -246,10 +244,10 @@ const env = {
   WISEJSON_DEV_API_KEY: apiKey,
   WISEJSON_DEV_DATASET: dataset,
 };
-const vscode = startChild('VS Code server', paths.node, [
+const vscode = own('VS Code server', spawn(paths.node, [
   paths.serverMain, '--host', '127.0.0.1', '--port', String(port), '--without-connection-token',
   '--telemetry-level', 'off', '--disable-workspace-trust', ...serverArgs,
-], env);
+], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }));
 vscode.stderr.on('data', () => {}); // VS Code's own noise (missing native modules, no marketplace)
 vscode.stdout.on('data', () => {});
 const origin = `http://127.0.0.1:${port}`;
@@ -264,7 +262,7 @@ console.log(`
 WiseJSON is running (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s). Open in a browser:
 
 ${workspaces.map((w, i) => `  ${workspaces.length > 1 ? `window ${i + 1}: ` : ''}${origin}/?folder=${encodeURIComponent(w)}`).join('\n')}
-${workspaces.length > 1 ? '\n  Open both (two tabs): each workspace has its own database, and sync shows each one the\n  other\'s edits within seconds. Watch it in the status bar and in WiseJSON: Open Sync Timeline.\n' : ''}
+${workspaces.length > 1 ? '\n  Open both (two tabs): each workspace has its own database, and sync shows each one the\n  other\'s edits within seconds (the demo syncs every 5 s). Watch it in the status bar\n  and in WiseJSON: Open Sync Timeline.\n' : ''}
   sync server: ${syncUrl}  (dataset "${dataset}"; the extension got its key through Enable Sync)
 
 Ctrl+C stops everything.`);

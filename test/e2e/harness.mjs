@@ -80,6 +80,37 @@ export async function startVsCodeServer({ paths, dirs, cwd, onOutput, onExit }) 
   return { proc, port, origin, remote: (p) => `vscode-remote://127.0.0.1:${port}${p}` };
 }
 
+/**
+ * The sync server (`serverJs`, i.e. dist/server.js) on 127.0.0.1, in its own process group;
+ * resolves with the process and its URL once it printed "listening on" (`port` 0: a free one).
+ * A server that exits or stays silent for 30 s is killed and the promise rejects.
+ */
+export async function startSyncServer({ serverJs, dataDir, apiKey, port = 0, onStderr = () => {} }) {
+  const proc = spawn(process.execPath, [serverJs, '--host', '127.0.0.1', '--port', String(port), '--data', dataDir, '--api-key', apiKey], {
+    cwd: path.dirname(dataDir), detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stderr.on('data', (d) => { out += d; onStderr(d); });
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the sync server did not print "listening on" within 30 s: ${out}`)), 30_000);
+      proc.stdout.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) { clearTimeout(timer); resolve(m[1]); }
+      });
+      proc.on('exit', (c, sig) => { clearTimeout(timer); reject(new Error(`the sync server exited (${c ?? sig}): ${out}`)); });
+    });
+    // From here on its stdout is the access log: drained, not kept.
+    proc.stdout.removeAllListeners('data');
+    proc.stdout.resume();
+    return { proc, url };
+  } catch (err) {
+    killGroup(proc.pid, 'SIGKILL');
+    throw err;
+  }
+}
+
 /** Debian's Chromium through playwright-core (launchServer: we know its pid to stop it). */
 export async function launchChromium() {
   const { chromium } = playwright();

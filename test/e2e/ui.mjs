@@ -17,14 +17,13 @@
 // Why two folders: enabling sync on a folder queues all its documents for the server, and pushing
 // 100,000 documents takes about a minute here; the 100k collection sits in a folder that is not
 // synced, as it would in a real workspace that syncs only some data.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { CODE_SERVER_VERSION } from './provision.mjs';
-import { ARTIFACTS, countSentCalls, rel, ROOT, sleep, stopGroup, watchExtHostConsole, workbenchUrl } from './harness.mjs';
+import { ARTIFACTS, countSentCalls, rel, ROOT, sleep, startSyncServer, stopGroup, watchExtHostConsole, workbenchUrl } from './harness.mjs';
 
 let T0 = Date.now();
 const ui = (msg) => console.log(`[ui ${((Date.now() - T0) / 1000).toFixed(1)}s] ${msg}`);
@@ -123,27 +122,6 @@ function writeWorkspaceFile(file, extraSettings = {}) {
   writeFileSync(file, JSON.stringify({ folders: [{ path: 'notes-app' }, { path: 'telemetry' }], settings }, null, 2) + '\n');
 }
 
-/** The real sync server on a free port; stopped by its pid when the run ends. */
-async function startSyncServer(extensionDir, dataDir, apiKey, onCleanup) {
-  const proc = spawn(process.execPath, [path.join(extensionDir, 'dist', 'server.js'), '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--api-key', apiKey], {
-    cwd: path.dirname(dataDir), detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onCleanup(() => stopGroup(proc.pid));
-  let out = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the sync server did not print "listening on" within 20 s: ${out}`)), 20_000);
-    const onData = (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.on('exit', (c, s) => { clearTimeout(timer); reject(new Error(`the sync server exited (${c ?? s}): ${out}`)); });
-  });
-  return { proc, url };
-}
-
 // ---------------------------------------------------------------- workbench helpers
 const quickInput = (page) => page.locator('.quick-input-widget');
 
@@ -222,7 +200,8 @@ export async function runUiChecks(ctx) {
     figures.seedMs = seed.ms;
     ui(`seeded notes-app/.wisejson (notes 12, users 4) and telemetry/.wisejson (events ${EVENTS}) in ${seed.ms} ms`);
     const apiKey = `wj-${randomBytes(24).toString('base64url')}`;
-    const syncServer = await startSyncServer(extensionDir, path.join(root, 'sync-data'), apiKey, ctx.onCleanup);
+    const syncServer = await startSyncServer({ serverJs: path.join(extensionDir, 'dist', 'server.js'), dataDir: path.join(root, 'sync-data'), apiKey });
+    ctx.onCleanup(() => stopGroup(syncServer.proc.pid));
     ui(`sync server: ${syncServer.url} (pid ${syncServer.proc.pid})`);
 
     // 2. The workbench, with only the extension under development.

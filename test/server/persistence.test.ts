@@ -19,6 +19,23 @@ describe('server: persistence', () => {
     await t.cleanup();
   });
 
+  /** Stops the server, copies its data folder (a backup), starts it again. */
+  async function backupData(): Promise<string> {
+    await t.stop();
+    const backup = await tmpDir('wisejson-sync-backup-');
+    await fs.promises.cp(t.dir, backup, { recursive: true });
+    await t.start();
+    return backup;
+  }
+
+  /** Stops the server and puts the backup in place of its data folder, then starts it. */
+  async function restoreData(backup: string): Promise<void> {
+    await t.stop();
+    await fs.promises.rm(t.dir, { recursive: true, force: true });
+    await fs.promises.rename(backup, t.dir);
+    await t.start();
+  }
+
   it('a restart on the same data dir keeps docs, conflicts, lastSeq, head, epoch and key bindings', async () => {
     await t.start();
     let api = t.api();
@@ -141,18 +158,12 @@ describe('server: persistence', () => {
     let api = t.api();
     const a = new Replica('rA');
     await api.push('ds', a.body([a.put('c', 'x', {}), a.put('c', 'y', {})]));
-    await t.stop();
-    const backup = await tmpDir('wisejson-sync-backup-');
-    await fs.promises.cp(t.dir, backup, { recursive: true });
-    await t.start();
+    const backup = await backupData();
     api = t.api();
     await api.push('ds', a.body([a.put('c', 'z', {}), a.put('c', 'w', {})]));
     const client = await api.pullAll('ds'); // the client is at v4
     const oldEpoch = client.checkpoint.split(':')[0];
-    await t.stop();
-    await fs.promises.rm(t.dir, { recursive: true, force: true });
-    await fs.promises.rename(backup, t.dir);
-    await t.start();
+    await restoreData(backup);
     api = t.api();
     const p = expectProblem(await api.changesRaw('ds', { since: client.checkpoint }), 409, 'epoch_mismatch');
     assert.notEqual(p.epoch, oldEpoch);
@@ -169,18 +180,12 @@ describe('server: persistence', () => {
     const b = new Replica('rB');
     await api.push('ds', a.body([a.put('c', 'x', {}), a.put('c', 'y', {})]));
     assert.equal((await api.changes('ds')).epochStart, 0, 'a new dataset\'s epoch begins at 0');
-    await t.stop();
-    const backup = await tmpDir('wisejson-sync-backup-');
-    await fs.promises.cp(t.dir, backup, { recursive: true });
-    await t.start();
+    const backup = await backupData();
     api = t.api();
     await api.push('ds', a.body([a.put('c', 'z', {}), a.put('c', 'w', {})]));
     const client = await api.pullAll('ds'); // at v4
     const oldEpoch = client.checkpoint.split(':')[0];
-    await t.stop();
-    await fs.promises.rm(t.dir, { recursive: true, force: true });
-    await fs.promises.rename(backup, t.dir);
-    await t.start();
+    await restoreData(backup);
     api = t.api();
     // A push with only the epoch cannot tell (the copied folder keeps its epoch) ...
     const behind = await api.push('ds', b.body([b.put('c', 'b1', {})], oldEpoch));

@@ -160,7 +160,8 @@ describe(`sync robustness: crashes, restores, clocks, processes (seed ${SEED})`,
     env.proxy.target = env.server.url;
   };
 
-  it('5. the server restored from an older copy of its data: a new epoch, clients reconcile and upload again, nothing lost', async () => {
+  /** Replicas a (d1-d5) and b (e1-e3) synced with each other, then a copy of the server's data. */
+  const syncedAndBackedUp = async () => {
     await env.start();
     const a = await env.replica('a');
     const b = await env.replica('b');
@@ -171,6 +172,11 @@ describe(`sync robustness: crashes, restores, clocks, processes (seed ${SEED})`,
     await a.sync();
     const copy = await backup();
     const epoch = (await serverState(env.server.url)).epoch;
+    return { a, b, copy, epoch };
+  };
+
+  it('5. the server restored from an older copy of its data: a new epoch, clients reconcile and upload again, nothing lost', async () => {
+    const { a, b, copy, epoch } = await syncedAndBackedUp();
     // Written and acknowledged after the backup: the restored server will not have them.
     await a.update('d1', { title: 'd1 after the backup' });
     await a.insert({ _id: 'd6', title: 'created after the backup' });
@@ -232,16 +238,7 @@ describe(`sync robustness: crashes, restores, clocks, processes (seed ${SEED})`,
   });
 
   it('5c. restored, and the first client back pushes an offline batch before it pulls: the restore is detected, nothing acknowledged lost, nothing deleted back', async () => {
-    await env.start();
-    const a = await env.replica('a');
-    const b = await env.replica('b');
-    for (let i = 1; i <= 5; i++) await a.insert({ _id: `d${i}`, title: `t${i}`, body: `b${i}` });
-    for (let i = 1; i <= 3; i++) await b.insert({ _id: `e${i}`, title: `e${i}` });
-    await a.sync();
-    await b.sync();
-    await a.sync();
-    const copy = await backup();
-    const epoch = (await serverState(env.server.url)).epoch;
+    const { a, b, copy, epoch } = await syncedAndBackedUp();
     // Acknowledged (and pulled everywhere) after the backup.
     await a.update('d1', { title: 'd1 after the backup' });
     await a.insert({ _id: 'd6', title: 'created after the backup' });
