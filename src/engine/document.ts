@@ -121,9 +121,18 @@ export function setOwn(obj: Record<string, unknown>, key: string, value: unknown
 
 export function validateId(id: unknown, collection: string): string {
   if (typeof id !== 'string' || id.length === 0 || id.length > 512) {
-    throw new ValidationError(`Collection "${collection}": _id must be a non-empty string of at most 512 characters, got ${describe(id)}.`);
+    throw new ValidationError(`Collection "${collection}": _id must be a non-empty string of at most 512 characters, got ${describe(id)}.`, 'INVALID_ID');
+  }
+  if (!isWellFormed(id)) {
+    // Such an id cannot be written as UTF-8: stored or synced, "\ud800" and "\udbff" would become one id.
+    throw new ValidationError(`Collection "${collection}": _id ${JSON.stringify(id)} contains an unpaired UTF-16 surrogate, which cannot be stored or synced faithfully. Nothing was written; use an id of whole characters.`, 'INVALID_ID');
   }
   return id;
+}
+
+/** No unpaired UTF-16 surrogate (String.prototype.isWellFormed, Node 20+). */
+export function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 export function describe(v: unknown): string {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isWellFormed } from './document';
 import { CollectionNameError, ValidationError } from './errors';
 
 /** Options of `new WiseJSON(path, options)`. Every one has a sensible default. */
@@ -65,5 +66,6 @@ export function validateCollectionName(name: unknown): string {
   if (name === '.' || name.includes('..')) throw new CollectionNameError(name, 'it contains ".."');
   if (CONTROL.test(name)) throw new CollectionNameError(name, 'it contains a control character');
   if (name.trim() !== name) throw new CollectionNameError(name, 'it starts or ends with white space');
+  if (!isWellFormed(name)) throw new CollectionNameError(name, 'it contains an unpaired UTF-16 surrogate');
   return name;
 }

@@ -60,6 +60,18 @@ export function rowKey(coll: string, id: string): string {
   return createHash('sha256').update(coll).update('\u0000').update(id).digest('hex').slice(0, 32);
 }
 
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/** `o[k]` when `k` is an own property: a field named "constructor" never reads the prototype. */
+function own<T>(o: Record<string, T> | null | undefined, k: string): T | undefined {
+  return o && hasOwn(o, k) ? o[k] : undefined;
+}
+
+/** `o[k] = v` as an own, enumerable property, even for `k === "__proto__"`. */
+function put<T>(o: Record<string, T>, k: string, v: T): void {
+  Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+}
+
 export interface MergeContext {
   /** The pushing replica. */
   replicaId: string;
@@ -106,7 +118,7 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
     const lost: Record<string, { winner: ConflictSide; loser: ConflictSide }> = {};
     if (op.base < cur.v) {
       for (const [f, st] of Object.entries(cur.fs ?? {})) {
-        if (!saw(st) && !SYSTEM.has(f)) lost[f] = { winner: { deleted: true, ...me }, loser: currentSide(cur, f) };
+        if (!saw(st) && !SYSTEM.has(f)) put(lost, f, { winner: { deleted: true, ...me }, loser: currentSide(cur, f) });
       }
     }
     const v = ctx.nextV();
@@ -124,18 +136,18 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
       // Delete wins over a concurrent update; the update's values are kept.
       const winner: ConflictSide = cur ? { deleted: true, hlc: cur.hlc, origin: cur.origin, seq: cur.oseq } : { deleted: true };
       const lost: Record<string, { winner: ConflictSide; loser: ConflictSide }> = {};
-      for (const [f, w] of writes) if (!SYSTEM.has(f)) lost[f] = { winner, loser: { ...w, ...me } };
+      for (const [f, w] of writes) if (!SYSTEM.has(f)) put(lost, f, { winner, loser: { ...w, ...me } });
       const conflict = makeConflict(op, cur ? 'update_vs_delete' : 'update_of_purged', lost, ctx);
       return { result: { ...base, status: 'conflict', v: conflict.v, conflictId: conflict.id }, conflict };
     }
     // Create, or re-create by a writer that saw the delete.
     const body: Record<string, Json> = { _id: op.id };
-    for (const [f, w] of writes) if (w.unset === undefined) body[f] = w.value as Json;
+    for (const [f, w] of writes) if (w.unset === undefined) put(body, f, w.value as Json);
     const tooBig = sizeProblem(body, ctx);
     if (tooBig) return { result: { ...base, status: 'rejected', ...tooBig } };
     const v = ctx.nextV();
     const fs: Record<string, FieldStamp> = {};
-    for (const f of writes.keys()) fs[f] = { h: hlc, v, o: ctx.replicaId, s: op.seq };
+    for (const f of writes.keys()) put(fs, f, { h: hlc, v, o: ctx.replicaId, s: op.seq });
     const row: DocRow = {
       _id: rowKey(op.coll, op.id), coll: op.coll, id: op.id, v, del: false, body, fs,
       hlc: cur ? maxStamp(cur.hlc, hlc) : hlc, origin: ctx.replicaId, oseq: op.seq, delAt: null,
@@ -145,24 +157,24 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
 
   // Live document: field by field.
   const curBody = cur.body ?? {};
-  const body: Record<string, Json> = { ...curBody };
+  const body: Record<string, Json> = copyFields(curBody);
   const won: string[] = [];
   const lost: Record<string, { winner: ConflictSide; loser: ConflictSide }> = {};
   let opLostSomething = false;
   for (const [f, w] of writes) {
-    const st = cur.fs?.[f];
-    const has = Object.prototype.hasOwnProperty.call(curBody, f);
+    const st = own(cur.fs, f);
+    const has = hasOwn(curBody, f);
     const equal = w.unset ? !has : has && jsonEqual(curBody[f], w.value);
     const causal = !st || saw(st);
     const opWins = causal || hlc > st.h;
     if (opWins) {
       won.push(f);
       if (w.unset) delete body[f];
-      else body[f] = w.value as Json;
-      if (!causal && !equal && !SYSTEM.has(f)) lost[f] = { winner: { ...w, ...me }, loser: currentSide(cur, f) };
+      else put(body, f, w.value as Json);
+      if (!causal && !equal && !SYSTEM.has(f)) put(lost, f, { winner: { ...w, ...me }, loser: currentSide(cur, f) });
     } else if (!equal && !SYSTEM.has(f)) {
       opLostSomething = true;
-      lost[f] = { winner: currentSide(cur, f), loser: { ...w, ...me } };
+      put(lost, f, { winner: currentSide(cur, f), loser: { ...w, ...me } });
     }
   }
   const hasConflict = Object.keys(lost).length > 0;
@@ -175,8 +187,8 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
   const tooBig = sizeProblem(body, ctx);
   if (tooBig) return { result: { ...base, status: 'rejected', ...tooBig } };
   const v = ctx.nextV();
-  const fs: Record<string, FieldStamp> = { ...(cur.fs ?? {}) };
-  for (const f of won) fs[f] = { h: hlc, v, o: ctx.replicaId, s: op.seq };
+  const fs: Record<string, FieldStamp> = copyFields(cur.fs ?? {});
+  for (const f of won) put(fs, f, { h: hlc, v, o: ctx.replicaId, s: op.seq });
   const row: DocRow = { ...cur, v, body, fs, hlc: maxStamp(cur.hlc, hlc), origin: ctx.replicaId, oseq: op.seq };
   const out: MergeOutcome = { result: { ...base, status: opLostSomething ? 'merged' : 'applied', v }, row };
   if (hasConflict) attachConflict(out, makeConflict(op, 'field', lost, ctx));
@@ -198,10 +210,17 @@ function collectWrites(op: Op, cur: DocRow | undefined): Map<string, Write> {
   return writes;
 }
 
+/** A copy with the same own fields (spread would turn a "__proto__" field into a prototype). */
+function copyFields<T>(o: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(o)) put(out, k, o[k]);
+  return out;
+}
+
 function currentSide(cur: DocRow, f: string): ConflictSide {
-  const st = cur.fs?.[f];
+  const st = own(cur.fs, f);
   const body = cur.body ?? {};
-  const side: ConflictSide = Object.prototype.hasOwnProperty.call(body, f) ? { value: body[f] } : { unset: true };
+  const side: ConflictSide = hasOwn(body, f) ? { value: body[f] } : { unset: true };
   if (st) {
     side.hlc = st.h;
     side.origin = st.o;

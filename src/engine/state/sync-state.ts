@@ -96,13 +96,14 @@ export function describeChange(old: Doc | undefined, doc: Doc | undefined): Pick
   let changed = false;
   for (const k of Object.keys(doc)) {
     if (LOCAL_ONLY.has(k)) continue;
-    if (!(k in old) || JSON.stringify(old[k]) !== JSON.stringify(doc[k])) {
-      set[k] = doc[k];
+    if (!hasOwn(old, k) || JSON.stringify(old[k]) !== JSON.stringify(doc[k])) {
+      setOwn(set, k, doc[k]);
       changed = true;
     }
   }
   for (const k of Object.keys(old)) {
-    if (!LOCAL_ONLY.has(k) && !(k in doc)) {
+    // Own properties only: `"constructor" in doc` is true for every object.
+    if (!LOCAL_ONLY.has(k) && !hasOwn(doc, k)) {
       unset.push(k);
       changed = true;
     }
@@ -116,8 +117,12 @@ export function describeChange(old: Doc | undefined, doc: Doc | undefined): Pick
 
 export function withoutLocal(doc: Doc): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(doc)) if (!LOCAL_ONLY.has(k)) out[k] = doc[k];
+  for (const k of Object.keys(doc)) if (!LOCAL_ONLY.has(k)) setOwn(out, k, doc[k]);
   return out;
+}
+
+function hasOwn(o: object, k: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, k);
 }
 
 export function deletedKey(coll: string, id: string): string {
