@@ -62,18 +62,53 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
+/** How much of an unread body the server reads and throws away to answer an early error. */
+export const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /**
- * After an early error (e.g. 413 before the body was read): let the rest of the body drain so
- * the client can read the response, but cut the connection if it keeps sending.
+ * After an early error (a 413 before the body was read, a 401, …): reads the rest of the body
+ * and throws it away, so that a client still sending gets the response instead of a connection
+ * reset (closing a socket with unread data makes TCP send RST, and the client never sees the
+ * 413). Resolves true when the body was consumed to its end; false when it was more than
+ * `limit` further bytes, took longer than `timeoutMs`, or the connection broke — then the caller
+ * answers with `Connection: close` and the request is cut after the response.
  */
-export function discardRest(req: IncomingMessage, res: ServerResponse): void {
-  if (req.complete) return;
-  let extra = 0;
-  req.on('data', (c: Buffer) => {
-    extra += c.length;
-    if (extra > 64 * 1024 * 1024) req.destroy();
+export function drainBody(req: IncomingMessage, limit = DISCARD_LIMIT_BYTES, timeoutMs = 10_000): Promise<boolean> {
+  if (req.complete) return Promise.resolve(true);
+  if (req.destroyed) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    let extra = 0;
+    let settled = false;
+    const finish = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      req.off('error', onError);
+      resolve(ok);
+    };
+    const onData = (c: Buffer): void => {
+      extra += c.length;
+      if (extra > limit) finish(false);
+    };
+    const onEnd = (): void => finish(true);
+    const onClose = (): void => finish(req.complete);
+    const onError = (): void => finish(false);
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    timer.unref();
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('close', onClose);
+    req.once('error', onError);
+    req.unpipe();
+    req.resume();
   });
-  req.resume();
+}
+
+/** After a response sent with an unread body: cut the request if it is still sending. */
+export function cutAfterResponse(req: IncomingMessage, res: ServerResponse): void {
   res.on('finish', () => {
     const t = setTimeout(() => { if (!req.complete) req.destroy(); }, 2000);
     t.unref();

@@ -20,7 +20,7 @@ import {
 } from './auth';
 import { resolveOptions, ResolvedServerOptions, ServerOptions } from './config';
 import { SyncServerError, badRequest } from './errors';
-import { bytesIn, discardRest, readBody, send, sendJson, sendProblem } from './http';
+import { bytesIn, cutAfterResponse, drainBody, readBody, send, sendJson, sendProblem } from './http';
 import { lockDataDir } from './lock';
 import { AccessLogEntry, loggablePath, sanitizeRequestId, stdoutAccessLog } from './log';
 import { Dataset, SyncStore } from './store';
@@ -91,11 +91,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } catch (e) {
       const err = toServerError(e, o);
       ctx.entry.code = err.code;
-      if (!ctx.bodyRead) discardRest(req, res);
+      // Read what the client is still sending before answering, so it sees this response.
+      const drained = ctx.bodyRead || (await drainBody(req));
+      if (!drained) cutAfterResponse(req, res);
       const extra: Record<string, unknown> = { serverTime: o.now() };
       if (ctx.dataset && err.extra.epoch === undefined) extra.epoch = ctx.dataset.epoch;
       if (ctx.requestId) extra.requestId = ctx.requestId;
-      if (closing || err.status === 413) res.setHeader('Connection', 'close');
+      if (closing || !drained) res.setHeader('Connection', 'close');
       bytesOut = await sendProblem(req, res, err, extra).catch(() => 0);
     } finally {
       ctx.entry.status = res.headersSent ? res.statusCode : 499;

@@ -145,11 +145,21 @@ export function parseRetryAfter(value: string | string[] | undefined): number | 
   return Number.isNaN(t) ? null : Math.max(0, t - Date.now());
 }
 
-function proxyFromEnv(url: URL): string | null {
-  const env = process.env;
+/**
+ * The proxy for `url` from HTTPS_PROXY / HTTP_PROXY, or null: none set, the host is listed in
+ * NO_PROXY, or the host is loopback (127.0.0.0/8, `localhost`, `[::1]` — URL.hostname keeps the
+ * brackets of an IPv6 address).
+ */
+export function proxyFromEnv(url: URL, env: NodeJS.ProcessEnv = process.env): string | null {
   const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (noProxy.some((h) => h === '*' || url.hostname === h || url.hostname.endsWith(h.startsWith('.') ? h : `.${h}`))) return null;
-  if (url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '::1') return null;
+  if (isLoopbackHost(url.hostname)) return null;
   const p = url.protocol === 'https:' ? env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy : env.HTTP_PROXY ?? env.http_proxy;
   return p || null;
+}
+
+/** A loopback host name as URL.hostname gives it: 127.x.x.x, localhost, [::1]. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || h.endsWith('.localhost') || h === '[::1]' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }

@@ -7,7 +7,7 @@ import { WriteLock } from '../engine/storage/lock';
 import { CollectionNameError, SyncConfigError } from '../engine/errors';
 import { deletedKey, OutboxOp, PulledChange, versionOf } from '../engine/state/sync-state';
 import { deepFreeze, Doc, toJsonDocument } from '../engine/document';
-import { HttpSyncApiClient, isRetryableStatus, SyncApiClient, SyncHttpError } from './api-client';
+import { HttpSyncApiClient, isLoopbackHost, isRetryableStatus, SyncApiClient, SyncHttpError } from './api-client';
 import {
   CollectionsResponse, CONFLICTS_COLLECTION, DEFAULT_LIMITS, formatCheckpoint, isValidName, Op, parseChangesResponse, parseCheckpoint,
   parseCollectionsResponse, parsePushResponse, ProtocolError,
@@ -43,6 +43,8 @@ export interface SyncStatus {
   lastError: { code: string; message: string } | null;
   nextRetryAt: string | null;
   cursor: string | null;
+  /** A standing warning about this sync's set-up (the API key sent over plain http:// to another host), or null. */
+  warning: { code: string; message: string } | null;
 }
 
 /** Payload of `sync:error`. */
@@ -53,10 +55,37 @@ export interface SyncErrorEvent {
   attempt: number;
   nextRetryAt: string | null;
   status?: number | null;
+  /** The document a per-document error is about (a change too large to push). */
+  coll?: string;
+  id?: string;
+}
+
+/** URLs already warned about (sync:warning insecure_transport): once per URL per process. */
+const warnedUrls = new Set<string>();
+
+/**
+ * The warning for a key sent over plain http:// to a host that is not this machine (anyone on
+ * the network path can read it), or null. Custom API clients carry their own transport.
+ */
+export function transportWarning(url: string, customClient: boolean): { code: string; message: string } | null {
+  if (customClient) return null;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'http:' || isLoopbackHost(u.hostname)) return null;
+  return {
+    code: 'insecure_transport',
+    message: `The sync server ${u.origin} is reached over plain http://, so the API key and the documents travel unencrypted to a host that is not this machine. Use an https:// URL (put the server behind a TLS proxy), or a loopback address.`,
+  };
 }
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 5 * 60_000;
+/** A push body above this size broken off by a connection reset is taken for "too large" (see resetByLargeUpload). */
+const LARGE_UPLOAD_BYTES = 256 * 1024;
 
 /**
  * Two-way sync of a database's collections with a docsync/1 server. One manager per database
@@ -96,11 +125,15 @@ export class SyncManager {
   /** Listed collection names this database cannot use (warned about once). */
   private readonly unusableNames = new Set<string>();
 
+  /** See {@link SyncStatus.warning}. */
+  private readonly warning: { code: string; message: string } | null;
+
   constructor(private readonly db: WiseJSON, readonly url: string, options: EnableSyncOptions) {
     this.apiKey = options.apiKey;
     this.dataset = options.dataset ?? 'default';
     this.pullLimit = options.pullLimit ?? 1000;
     this.client = options.apiClient ?? new HttpSyncApiClient(url, options.apiKey);
+    this.warning = transportWarning(url, options.apiClient !== undefined);
     this.syncLock = new WriteLock(db.dbPath, 10_000, 'sync.lock');
     if (options.syncIntervalMs && options.syncIntervalMs > 0) {
       this.intervalTimer = setInterval(() => {
@@ -122,6 +155,10 @@ export class SyncManager {
       throw new SyncConfigError(`Dataset name ${JSON.stringify(this.dataset)} is not valid: use 1-128 letters, digits, "_", "-" or ".".`);
     }
     this.collections.set(collection.name, collection);
+    if (this.warning && !warnedUrls.has(this.url)) {
+      warnedUrls.add(this.url);
+      this.emit('sync:warning', this.warning);
+    }
     // Conflict records travel in their own system collection; pull them with the data.
     const names = [collection.name, CONFLICTS_COLLECTION];
     this.ready = Promise.all([this.ready, ...names.map((n) => this.db._configureSync(n, this.dataset))]).catch((err) => {
@@ -192,6 +229,7 @@ export class SyncManager {
       lastError: this.lastError,
       nextRetryAt: this.nextRetryAt ? new Date(this.nextRetryAt).toISOString() : null,
       cursor: collection ? sync.collections.get(collection)?.cursor ?? null : null,
+      warning: this.warning,
     };
   }
 
@@ -281,8 +319,15 @@ export class SyncManager {
         raw = await this.client.post(`/v1/datasets/${encodeURIComponent(this.dataset)}/push`, body);
       } catch (err) {
         const status = statusOf(err);
-        if (status === 413 && this.maxOpsPerPush > 1) {
-          this.maxOpsPerPush = Math.max(1, Math.floor(this.maxOpsPerPush / 2));
+        if ((status === 413 || this.resetByLargeUpload(err, batch.length, body)) && batch.length > 1) {
+          this.maxOpsPerPush = Math.max(1, Math.floor(Math.min(this.maxOpsPerPush, batch.length) / 2));
+          continue;
+        }
+        if (status === 413) {
+          // One op alone is larger than the server takes: it can never be sent. Report it, drop
+          // it from the outbox (as a server rejection would; the document stays as it is here)
+          // and go on with the rest.
+          await this.refuseTooLarge(batch[0], err, names);
           continue;
         }
         if (codeOf(err) === 'epoch_mismatch') {
@@ -319,6 +364,34 @@ export class SyncManager {
         throw new SyncHttpError('not_acknowledged', `The server acknowledged changes only up to ${res.ackSeq} of ${last}; the rest is retried.`, null, true);
       }
     }
+  }
+
+  /**
+   * A single op the server refused as too large (413): a `sync:error` naming the document and
+   * the limit, then the op is acknowledged locally so that the ops behind it are pushed. Only the
+   * first pending op is ever sent alone, so acknowledging up to its seq drops exactly that op.
+   */
+  private async refuseTooLarge(op: OutboxOp, err: unknown, names: string[]): Promise<void> {
+    const bytes = Buffer.byteLength(JSON.stringify(toWire(op)), 'utf8');
+    // The server's 413 says which limit (e.g. "The request body exceeds 4194304 bytes (maxPushBytes)").
+    const why = err instanceof Error ? ` (${err.message.replace(/^Sync server: /, '').replace(/\.$/, '')})` : '';
+    const message =
+      `The change to document ${JSON.stringify(op.id)} of "${op.coll}" is ${bytes} bytes, too large for the sync server to take in one push${why}. ` +
+      'It is not synced; the document is kept here. Make it smaller, or raise the server\'s limit, and save it again.';
+    this.emit('sync:error', { ...this.errorEvent('payload_too_large', message, false, 413), coll: op.coll, id: op.id });
+    await this.db._acknowledge(op.seq, names);
+  }
+
+  /**
+   * A connection broken while a large push was being sent is most likely a server (or a proxy in
+   * front of it) refusing the body as too large and closing the connection before reading it:
+   * treated like a 413, so the batch is halved and a big batch can never stall sync. Only for
+   * bodies above {@link LARGE_UPLOAD_BYTES}: a real outage then shrinks the batch a few times at
+   * most and goes on to the usual backoff.
+   */
+  private resetByLargeUpload(err: unknown, ops: number, body: unknown): boolean {
+    if (ops <= 1 || statusOf(err) !== null || codeOf(err) !== 'network') return false;
+    return Buffer.byteLength(JSON.stringify(body), 'utf8') > LARGE_UPLOAD_BYTES;
   }
 
   /**

@@ -43,7 +43,7 @@ export interface SyncEvent {
 
 const SYNC_EVENTS = [
   'sync:start', 'sync:success', 'sync:error', 'sync:push_success', 'sync:pull_success', 'sync:conflict',
-  'sync:quarantine', 'sync:rejected', 'sync:progress', 'sync:reset', 'sync:paused', 'sync:resumed',
+  'sync:quarantine', 'sync:rejected', 'sync:progress', 'sync:reset', 'sync:paused', 'sync:resumed', 'sync:warning',
 ];
 
 export class DatabaseRegistry implements vscode.Disposable {

@@ -37,6 +37,7 @@ export class SyncController implements vscode.Disposable {
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.applyAll()),
       registry.onDidSyncEvent((e) => {
         // A cycle's start and end are shown at once (a fast cycle still shows as syncing).
+        if (e.event === 'sync:warning') this.log.warn(`${e.database.id}: ${(e.payload as { message: string }).message}`);
         if (e.event === 'sync:start') this.running.add(e.database.id);
         if (e.event === 'sync:success' || e.event === 'sync:error') this.running.delete(e.database.id);
         if (e.event === 'sync:start' || e.event === 'sync:success' || e.event === 'sync:error') this.changed.fire();

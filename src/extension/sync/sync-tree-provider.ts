@@ -31,6 +31,7 @@ export class SyncTreeProvider implements vscode.TreeDataProvider<SyncNode>, vsco
       { database: node.database, label: vscode.l10n.t('Pending changes'), value: String(s.pending), icon: 'cloud-upload' },
       { database: node.database, label: vscode.l10n.t('Last sync'), value: s.lastSyncAt ? new Date(s.lastSyncAt).toLocaleString() : vscode.l10n.t('never'), icon: 'history' },
     ];
+    if (s.warning) rows.push({ database: node.database, label: vscode.l10n.t('Warning'), value: s.warning.message, icon: 'shield' });
     if (s.lastError) rows.push({ database: node.database, label: vscode.l10n.t('Last error'), value: `${s.lastError.code}: ${s.lastError.message}`, icon: 'error' });
     return rows;
   }

@@ -18,7 +18,7 @@ export interface SyncEventEntry {
   collection: string | null;
   /**
    * The event name without its `sync:` prefix: start, success, error, push_success, pull_success,
-   * conflict, quarantine, rejected, progress, reset, paused, resumed (others are kept as named).
+   * conflict, quarantine, rejected, progress, reset, paused, resumed, warning (others are kept as named).
    */
   kind: string;
   /** One human line, e.g. "pushed 3, pulled 5, 0 conflicts in 120 ms". */
@@ -362,6 +362,10 @@ function summarize(kind: string, d: Record<string, unknown>): string {
       return withReason('sync paused', d.reason);
     case 'resumed':
       return withReason('sync resumed', d.reason);
+    case 'warning': {
+      const message = str(d.message);
+      return message ? `warning ${str(d.code) ?? ''}: ${message}`.replace(' :', ':') : `warning ${str(d.code) ?? ''}`.trim();
+    }
     case 'quarantine': {
       const reason = str(d.reason);
       const file = str(d.file);
