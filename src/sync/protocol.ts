@@ -361,13 +361,13 @@ export interface OpRejection {
 
 /** A top-level field name a document may use. */
 export function isValidFieldName(name: string): boolean {
-  return name.length > 0 && name !== '__proto__' && !name.startsWith('$');
+  return name.length > 0 && !name.startsWith('$');
 }
 
 /**
  * Content checks of one op that do not depend on server state: collection name (`_`-prefixed
- * names are reserved, except `_conflicts`), id, field names (`__proto__` nowhere, no top-level
- * `$` names, `_id` only equal to `id`), nesting depth, and the serialized size of `doc`/`set`
+ * names are reserved, except `_conflicts`), id, field names (no top-level `$` names, `_id` only
+ * equal to `id`; `__proto__` and other Object.prototype names are ordinary fields), nesting depth, and the serialized size of `doc`/`set`
  * against `maxDocBytes`. Returns null when the op is fine. The client uses it to refuse an op
  * locally before it can block the queue; the server runs it on every op.
  */
@@ -382,35 +382,34 @@ export function checkOpContent(op: Op, limits: { maxDocBytes: number }): OpRejec
   else if (op.kind === 'patch') {
     body = op.set ?? {};
     for (const f of op.unset ?? []) {
-      if (!isValidFieldName(f)) return { code: 'invalid_field', detail: 'unset names a field that is not allowed (empty, "__proto__", or starting with "$").' };
+      if (!isValidFieldName(f)) return { code: 'invalid_field', detail: 'unset names a field that is not allowed (empty, or starting with "$").' };
       if (f === '_id') return { code: 'invalid_field', detail: 'The _id field cannot be removed.' };
     }
   }
   if (body === null) return null;
   for (const f of Object.keys(body)) {
-    if (!isValidFieldName(f)) return { code: 'invalid_field', detail: 'A top-level field name is not allowed (empty, "__proto__", or starting with "$").' };
+    if (!isValidFieldName(f)) return { code: 'invalid_field', detail: 'A top-level field name is not allowed (empty, or starting with "$").' };
   }
   if (body._id !== undefined && body._id !== op.id) return { code: 'invalid_field', detail: 'The document\'s _id differs from the op\'s id.' };
-  const depthProblem = checkDepthAndKeys(body, 0);
+  const depthProblem = checkDepth(body, 0);
   if (depthProblem) return depthProblem;
   const bytes = Buffer.byteLength(JSON.stringify(body), 'utf8');
   if (bytes > limits.maxDocBytes) return { code: 'doc_too_large', detail: `The document is ${bytes} bytes; the limit is ${limits.maxDocBytes}.` };
   return null;
 }
 
-function checkDepthAndKeys(v: unknown, depth: number): OpRejection | null {
+function checkDepth(v: unknown, depth: number): OpRejection | null {
   if (v === null || typeof v !== 'object') return null;
   if (depth >= MAX_DOC_DEPTH) return { code: 'invalid_document', detail: `The document is nested more than ${MAX_DOC_DEPTH} levels deep.` };
   if (Array.isArray(v)) {
     for (const x of v) {
-      const p = checkDepthAndKeys(x, depth + 1);
+      const p = checkDepth(x, depth + 1);
       if (p) return p;
     }
     return null;
   }
   for (const k of Object.keys(v)) {
-    if (k === '__proto__') return { code: 'invalid_field', detail: 'A field named "__proto__" is not allowed at any depth.' };
-    const p = checkDepthAndKeys((v as Record<string, unknown>)[k], depth + 1);
+    const p = checkDepth((v as Record<string, unknown>)[k], depth + 1);
     if (p) return p;
   }
   return null;

@@ -325,12 +325,14 @@ describe('server: endpoints', () => {
         a.put('c', 'ok', { fine: true }),
       ]));
       assert.deepEqual(res.results.map((r) => [r.status, r.code]), [
-        ['rejected', 'doc_too_large'], ['rejected', 'invalid_field'], ['rejected', 'invalid_field'],
+        ['rejected', 'doc_too_large'], ['rejected', 'invalid_field'], ['applied', undefined],
         ['rejected', 'invalid_collection'], ['rejected', 'invalid_id'], ['applied', undefined],
       ]);
       assert.equal(res.ackSeq, 6);
       const page = await api.changes('ds');
-      assert.deepEqual(page.changes.map((c) => c.id), ['ok']);
+      assert.deepEqual(page.changes.map((c) => c.id), ['proto', 'ok']);
+      // "__proto__" is an ordinary field: stored as such, nothing polluted.
+      assert.equal(JSON.stringify(page.changes[0].doc), '{"_id":"proto","a":{"__proto__":{"polluted":true}}}');
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
       // a patch that would make the merged document too large is rejected too
       const grow = await api.push('ds', a.body([a.patch('c', 'ok', { more: 'y'.repeat(190) }, 1)]));

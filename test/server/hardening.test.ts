@@ -45,7 +45,7 @@ describe('server: hardening against hostile input', () => {
   });
 
   describe('field names that are Object.prototype members', () => {
-    for (const name of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__']) {
+    for (const name of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__', '__proto__']) {
       it(`a patch that sets "${name}" on an existing document is applied, not lost`, async () => {
         const api = t.api();
         const a = new Replica('rA');

@@ -180,7 +180,7 @@ describe('sync: hostile networks and names', function () {
     const a = await open('a');
     const b = await open('b');
     try {
-      const names = ['constructor', 'toString', 'valueOf', 'hasOwnProperty'];
+      const names = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'];
       const notes = await a.collection('notes');
       await notes.insert({ _id: 'n1', a: 1 });
       await a.triggerSync();

@@ -8,7 +8,8 @@
  * - {@link getPath}: one plain value, no fan-out. Used by sort and projection-like code.
  *
  * Reads only ever see own properties, so a path like "constructor" or "__proto__" never reaches
- * `Object.prototype`. Writes refuse the "__proto__" segment outright (prototype pollution).
+ * `Object.prototype`. Writes define own data properties, so a "__proto__" segment is an ordinary
+ * field and never changes a prototype (no prototype pollution).
  */
 import { ValidationError } from '../errors';
 
@@ -131,12 +132,6 @@ export type AdoptContainer = (container: object) => object;
 
 const keep: AdoptContainer = (c) => c;
 
-function assertWritableSegment(path: string, seg: string): void {
-  if (seg === '__proto__') {
-    throw new ValidationError(`Invalid field path "${path}": the segment "__proto__" cannot be written. Rename the field.`);
-  }
-}
-
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
@@ -160,7 +155,8 @@ function writeInto(container: object, seg: string, value: unknown, path: string)
     container[index] = value;
     return;
   }
-  (container as Record<string, unknown>)[seg] = value;
+  // defineProperty, not assignment: "__proto__" must stay an own data property.
+  Object.defineProperty(container, seg, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**
@@ -170,7 +166,7 @@ function writeInto(container: object, seg: string, value: unknown, path: string)
  * @param obj the root; must be mutable (or already a copy-on-write copy).
  * @param adopt see {@link AdoptContainer}; omit for plain in-place mutation.
  * @throws ValidationError when the path passes through a scalar or `null` ("cannot create field
- *   'b' in a number"), uses a non-numeric segment on an array, or contains "__proto__".
+ *   'b' in a number"), or uses a non-numeric segment on an array.
  */
 export function setPath(obj: object, path: string | readonly string[], value: unknown, adopt: AdoptContainer = keep): void {
   const segments = typeof path === 'string' ? splitPath(path) : path;
@@ -178,7 +174,6 @@ export function setPath(obj: object, path: string | readonly string[], value: un
   let cur: object = obj;
   for (let i = 0; i < segments.length - 1; i++) {
     const seg = segments[i];
-    assertWritableSegment(shown, seg);
     if (Array.isArray(cur) && !ARRAY_INDEX.test(seg)) writeInto(cur, seg, undefined, shown); // throws
     const next = readOwn(cur, seg);
     let child: object;
@@ -196,7 +191,6 @@ export function setPath(obj: object, path: string | readonly string[], value: un
     cur = child;
   }
   const last = segments[segments.length - 1];
-  assertWritableSegment(shown, last);
   writeInto(cur, last, value, shown);
 }
 
@@ -216,7 +210,6 @@ export function unsetPath(obj: object, path: string | readonly string[], adopt: 
   const last = segments[segments.length - 1];
   if (parent === null || typeof parent !== 'object' || !hasOwn.call(parent, last)) return false;
   if (Array.isArray(parent) && !ARRAY_INDEX.test(last)) return false;
-  for (const seg of segments) assertWritableSegment(shown, seg);
 
   let cur: object = obj;
   for (let i = 0; i < segments.length - 1; i++) {

@@ -1,12 +1,13 @@
 /**
  * Hostile names in the engine: ids and collection names with unpaired UTF-16 surrogates are
- * refused (nothing written), and fields named like Object.prototype members are ordinary fields for insert, update operators, queries, indexes and reopen.
+ * refused (nothing written), and fields named like Object.prototype members (and "__proto__")
+ * are ordinary fields for insert, update operators, queries, indexes and reopen.
  */
 import assert from 'node:assert/strict';
 import { CollectionNameError, ValidationError } from '../../../src/engine';
 import { useTmpDb } from './tmpdb';
 
-const PROTO_NAMES = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf'];
+const PROTO_NAMES = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__proto__'];
 
 function isInvalidId(err: unknown): boolean {
   assert.ok(err instanceof ValidationError, `expected ValidationError, got ${String(err)}`);

@@ -54,14 +54,25 @@ describe('query/path', () => {
     assert.deepEqual(o, { list: [0, null, null, 4], x: { y: { z: 5 } } });
   });
 
-  it('setPath refuses to write through scalars, non-index array segments and __proto__', () => {
+  it('setPath refuses to write through scalars and non-index array segments', () => {
     assert.throws(() => setPath({ a: 5 }, 'a.b', 1), (e: unknown) => e instanceof ValidationError && /a number/.test(e.message));
     assert.throws(() => setPath({ a: null }, 'a.b', 1), ValidationError);
     assert.throws(() => setPath({ a: [] }, 'a.b', 1), ValidationError);
     assert.throws(() => setPath({ a: [] }, 'a.$.b', 1), (e: unknown) => e instanceof ValidationError && /positional/.test(e.message));
-    assert.throws(() => setPath({}, '__proto__.polluted', 1), ValidationError);
-    assert.throws(() => setPath({}, 'a.__proto__', 1), ValidationError);
+  });
+
+  it('setPath writes a "__proto__" segment as an own field, never a prototype', () => {
+    const o: Record<string, unknown> = {};
+    setPath(o, '__proto__.polluted', 1);
+    setPath(o, 'a.__proto__', 2);
+    assert.equal(Object.getPrototypeOf(o), Object.prototype);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(o, '__proto__')?.value, { polluted: 1 });
+    assert.equal(Object.getOwnPropertyDescriptor(o.a, '__proto__')?.value, 2);
+    assert.equal(JSON.stringify(o), '{"__proto__":{"polluted":1},"a":{"__proto__":2}}');
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(unsetPath(o, '__proto__.polluted'), true);
+    assert.equal(unsetPath(o, 'a.__proto__'), true);
+    assert.equal(JSON.stringify(o), '{"__proto__":{},"a":{}}');
   });
 
   it('unsetPath deletes object fields, nulls array elements, ignores missing paths', () => {
