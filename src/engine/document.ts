@@ -130,7 +130,12 @@ export function validateId(id: unknown, collection: string): string {
   return id;
 }
 
-/** No unpaired UTF-16 surrogate (String.prototype.isWellFormed, Node 20+). */
+/**
+ * Whether `s` is well-formed UTF-16: no unpaired surrogate (String.prototype.isWellFormed, Node
+ * 20+). A string with one cannot be written as UTF-8: hashing, storing or sending it turns each
+ * lone surrogate into U+FFFD, so `"\ud800"` and `"\udbff"` would become one id. New ids and
+ * collection names must be well-formed (here, and per op on the sync server).
+ */
 export function isWellFormed(s: string): boolean {
   return (s as string & { isWellFormed(): boolean }).isWellFormed();
 }

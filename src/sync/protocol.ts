@@ -13,6 +13,7 @@
  * Tolerant reader: unknown *extra* properties are ignored everywhere; known properties must
  * have the documented type.
  */
+import { isWellFormed } from '../engine/document';
 import { HlcError, isHlc, parseHlc } from './hlc';
 
 // -----------------------------------------------------------------------------------------
@@ -278,20 +279,11 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const REPLICA_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const EPOCH_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
-/**
- * Whether `s` is well-formed UTF-16 (no unpaired surrogate). A string with one cannot be written
- * as UTF-8: hashing, storing or sending it turns each lone surrogate into U+FFFD, so two different
- * ids (`"\ud800"`, `"\udbff"`) would become one. Ids and names must be well-formed.
- */
-export function isWellFormed(s: string): boolean {
-  return (s as string & { isWellFormed(): boolean }).isWellFormed();
-}
-
 /** Dataset and collection names: the engine's collection-name rules. */
 export function isValidName(name: unknown): name is string {
   return (
     typeof name === 'string' && name.length >= 1 && name.length <= 128 && !name.includes('/') && !name.includes('\\') &&
-    name !== '.' && !name.includes('..') && !CONTROL.test(name) && name.trim() === name && isWellFormed(name)
+    name !== '.' && !name.includes('..') && !CONTROL.test(name) && name.trim() === name
   );
 }
 
@@ -305,9 +297,13 @@ export function isValidEpoch(epoch: unknown): epoch is string {
   return typeof epoch === 'string' && EPOCH_RE.test(epoch);
 }
 
-/** Document ids: well-formed, non-empty strings of at most 512 characters (the engine's rule). */
+/**
+ * Document ids: non-empty strings of at most 512 characters. New writes must also be well-formed
+ * ({@link checkOpContent}); pages may still carry rows stored before that rule, so reading
+ * accepts them.
+ */
 export function isValidDocId(id: unknown): id is string {
-  return typeof id === 'string' && id.length >= 1 && id.length <= MAX_ID_LENGTH && isWellFormed(id);
+  return typeof id === 'string' && id.length >= 1 && id.length <= MAX_ID_LENGTH;
 }
 
 export function formatCheckpoint(epoch: string, v: number): string {
@@ -372,11 +368,11 @@ export function isValidFieldName(name: string): boolean {
  * locally before it can block the queue; the server runs it on every op.
  */
 export function checkOpContent(op: Op, limits: { maxDocBytes: number }): OpRejection | null {
-  if (!isValidName(op.coll)) return { code: 'invalid_collection', detail: 'The collection name is not valid (1-128 characters, no path separators, "..", control characters, surrounding spaces or unpaired UTF-16 surrogates).' };
+  if (!isValidName(op.coll) || !isWellFormed(op.coll)) return { code: 'invalid_collection', detail: 'The collection name is not valid (1-128 characters, no path separators, "..", control characters, surrounding spaces or unpaired UTF-16 surrogates).' };
   if (op.coll.startsWith('_') && op.coll !== CONFLICTS_COLLECTION) {
     return { code: 'invalid_collection', detail: `Collection names starting with "_" are reserved for system collections (only "${CONFLICTS_COLLECTION}" syncs).` };
   }
-  if (!isValidDocId(op.id)) return { code: 'invalid_id', detail: `The document id must be a non-empty string of at most ${MAX_ID_LENGTH} characters, without unpaired UTF-16 surrogates.` };
+  if (!isValidDocId(op.id) || !isWellFormed(op.id)) return { code: 'invalid_id', detail: `The document id must be a non-empty string of at most ${MAX_ID_LENGTH} characters, without unpaired UTF-16 surrogates.` };
   let body: Record<string, unknown> | null = null;
   if (op.kind === 'put') body = op.doc;
   else if (op.kind === 'patch') {
