@@ -149,7 +149,15 @@ export class WriteAheadLog {
         if (segments.some((s) => s.startLsn > next)) return 'reload';
         if (!locked) return 'ok';
       }
-      await this.openSegment({ startLsn: next, file }, !exists);
+      try {
+        await this.openSegment({ startLsn: next, file }, !exists);
+      } catch (err) {
+        // Another process's checkpoint may remove the segment between the check above and the
+        // open (old segments are removed after the checkpoint is written, outside the lock):
+        // it is covered by that checkpoint, so reload from it.
+        if (exists && isNotFound(err)) return 'reload';
+        throw err;
+      }
     }
   }
 
@@ -233,13 +241,15 @@ export class WriteAheadLog {
 
   private async openSegment(segment: Segment, create: boolean): Promise<void> {
     if (this.extending) await this.extending;
-    if (this.fd !== null) {
-      const fd = this.fd;
-      this.fd = null;
-      await fsClose(fd);
-    }
+    // Open first: if the open fails, the current segment stays open and usable.
     // O_DSYNC: a write returns once it is on disk, so a commit costs one system call, not two.
-    this.fd = await fsOpen(segment.file, fs.constants.O_RDWR | fs.constants.O_DSYNC | (create ? fs.constants.O_CREAT : 0));
+    const fd = await fsOpen(segment.file, fs.constants.O_RDWR | fs.constants.O_DSYNC | (create ? fs.constants.O_CREAT : 0));
+    if (this.fd !== null) {
+      const old = this.fd;
+      this.fd = null;
+      await fsClose(old);
+    }
+    this.fd = fd;
     if (create) await fsyncDir(this.dir);
     this.segment = segment;
     this.offset = 0;
