@@ -20,6 +20,7 @@
  * purge horizon whose document is gone is recorded as `update_of_purged`.
  */
 import { createHash } from 'node:crypto';
+import { setOwn } from '../engine/document';
 import {
   checkOpContent, CONFLICTS_COLLECTION, ConflictKind, ConflictSide, Json, jsonEqual, Op, OpResult, SYSTEM_FIELDS,
 } from '../sync/protocol';
@@ -67,10 +68,6 @@ function own<T>(o: Record<string, T> | null | undefined, k: string): T | undefin
   return o && hasOwn(o, k) ? o[k] : undefined;
 }
 
-/** `o[k] = v` as an own, enumerable property, even for `k === "__proto__"`. */
-function put<T>(o: Record<string, T>, k: string, v: T): void {
-  Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
-}
 
 export interface MergeContext {
   /** The pushing replica. */
@@ -118,7 +115,7 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
     const lost: Record<string, { winner: ConflictSide; loser: ConflictSide }> = {};
     if (op.base < cur.v) {
       for (const [f, st] of Object.entries(cur.fs ?? {})) {
-        if (!saw(st) && !SYSTEM.has(f)) put(lost, f, { winner: { deleted: true, ...me }, loser: currentSide(cur, f) });
+        if (!saw(st) && !SYSTEM.has(f)) setOwn(lost, f, { winner: { deleted: true, ...me }, loser: currentSide(cur, f) });
       }
     }
     const v = ctx.nextV();
@@ -136,18 +133,18 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
       // Delete wins over a concurrent update; the update's values are kept.
       const winner: ConflictSide = cur ? { deleted: true, hlc: cur.hlc, origin: cur.origin, seq: cur.oseq } : { deleted: true };
       const lost: Record<string, { winner: ConflictSide; loser: ConflictSide }> = {};
-      for (const [f, w] of writes) if (!SYSTEM.has(f)) put(lost, f, { winner, loser: { ...w, ...me } });
+      for (const [f, w] of writes) if (!SYSTEM.has(f)) setOwn(lost, f, { winner, loser: { ...w, ...me } });
       const conflict = makeConflict(op, cur ? 'update_vs_delete' : 'update_of_purged', lost, ctx);
       return { result: { ...base, status: 'conflict', v: conflict.v, conflictId: conflict.id }, conflict };
     }
     // Create, or re-create by a writer that saw the delete.
     const body: Record<string, Json> = { _id: op.id };
-    for (const [f, w] of writes) if (w.unset === undefined) put(body, f, w.value as Json);
+    for (const [f, w] of writes) if (w.unset === undefined) setOwn(body, f, w.value as Json);
     const tooBig = sizeProblem(body, ctx);
     if (tooBig) return { result: { ...base, status: 'rejected', ...tooBig } };
     const v = ctx.nextV();
     const fs: Record<string, FieldStamp> = {};
-    for (const f of writes.keys()) put(fs, f, { h: hlc, v, o: ctx.replicaId, s: op.seq });
+    for (const f of writes.keys()) setOwn(fs, f, { h: hlc, v, o: ctx.replicaId, s: op.seq });
     const row: DocRow = {
       _id: rowKey(op.coll, op.id), coll: op.coll, id: op.id, v, del: false, body, fs,
       hlc: cur ? maxStamp(cur.hlc, hlc) : hlc, origin: ctx.replicaId, oseq: op.seq, delAt: null,
@@ -157,7 +154,7 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
 
   // Live document: field by field.
   const curBody = cur.body ?? {};
-  const body: Record<string, Json> = copyFields(curBody);
+  const body: Record<string, Json> = { ...curBody };
   const won: string[] = [];
   const lost: Record<string, { winner: ConflictSide; loser: ConflictSide }> = {};
   let opLostSomething = false;
@@ -170,11 +167,11 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
     if (opWins) {
       won.push(f);
       if (w.unset) delete body[f];
-      else put(body, f, w.value as Json);
-      if (!causal && !equal && !SYSTEM.has(f)) put(lost, f, { winner: { ...w, ...me }, loser: currentSide(cur, f) });
+      else setOwn(body, f, w.value as Json);
+      if (!causal && !equal && !SYSTEM.has(f)) setOwn(lost, f, { winner: { ...w, ...me }, loser: currentSide(cur, f) });
     } else if (!equal && !SYSTEM.has(f)) {
       opLostSomething = true;
-      put(lost, f, { winner: currentSide(cur, f), loser: { ...w, ...me } });
+      setOwn(lost, f, { winner: currentSide(cur, f), loser: { ...w, ...me } });
     }
   }
   const hasConflict = Object.keys(lost).length > 0;
@@ -187,8 +184,8 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
   const tooBig = sizeProblem(body, ctx);
   if (tooBig) return { result: { ...base, status: 'rejected', ...tooBig } };
   const v = ctx.nextV();
-  const fs: Record<string, FieldStamp> = copyFields(cur.fs ?? {});
-  for (const f of won) put(fs, f, { h: hlc, v, o: ctx.replicaId, s: op.seq });
+  const fs: Record<string, FieldStamp> = { ...(cur.fs ?? {}) };
+  for (const f of won) setOwn(fs, f, { h: hlc, v, o: ctx.replicaId, s: op.seq });
   const row: DocRow = { ...cur, v, body, fs, hlc: maxStamp(cur.hlc, hlc), origin: ctx.replicaId, oseq: op.seq };
   const out: MergeOutcome = { result: { ...base, status: opLostSomething ? 'merged' : 'applied', v }, row };
   if (hasConflict) attachConflict(out, makeConflict(op, 'field', lost, ctx));
@@ -208,13 +205,6 @@ function collectWrites(op: Op, cur: DocRow | undefined): Map<string, Write> {
     for (const f of op.unset ?? []) if (f !== '_id') writes.set(f, { unset: true });
   }
   return writes;
-}
-
-/** A copy with the same own fields (spread would turn a "__proto__" field into a prototype). */
-function copyFields<T>(o: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const k of Object.keys(o)) put(out, k, o[k]);
-  return out;
 }
 
 function currentSide(cur: DocRow, f: string): ConflictSide {

@@ -11,6 +11,7 @@
  * `Object.prototype`. Writes define own data properties, so a "__proto__" segment is an ordinary
  * field and never changes a prototype (no prototype pollution).
  */
+import { setOwn } from '../document';
 import { ValidationError } from '../errors';
 
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
@@ -155,8 +156,7 @@ function writeInto(container: object, seg: string, value: unknown, path: string)
     container[index] = value;
     return;
   }
-  // defineProperty, not assignment: "__proto__" must stay an own data property.
-  Object.defineProperty(container, seg, { value, enumerable: true, writable: true, configurable: true });
+  setOwn(container as Record<string, unknown>, seg, value);
 }
 
 /**
