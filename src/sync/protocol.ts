@@ -13,7 +13,7 @@
  * Tolerant reader: unknown *extra* properties are ignored everywhere; known properties must
  * have the documented type.
  */
-import { isWellFormed } from '../engine/document';
+import { isWellFormed, setOwn } from '../engine/document';
 import { HlcError, isHlc, parseHlc } from './hlc';
 
 // -----------------------------------------------------------------------------------------
@@ -829,7 +829,7 @@ export function parseConflictRecord(input: unknown): ConflictRecord {
   const fields: ConflictRecord['fields'] = {};
   for (const [f, pair] of Object.entries(fieldsRaw)) {
     const p = c.object(pair, `fields.${f}`);
-    fields[f] = { winner: parseSide(p.winner, `fields.${f}.winner`, c), loser: parseSide(p.loser, `fields.${f}.loser`, c) };
+    setOwn(fields, f, { winner: parseSide(p.winner, `fields.${f}.winner`, c), loser: parseSide(p.loser, `fields.${f}.loser`, c) }); // f may be "__proto__"
   }
   const serverTime = c.number(body.serverTime, 'serverTime', 0);
   return { ...body, _id, coll, docId, kind, fields, serverTime };

@@ -5,7 +5,7 @@
  * test/sync/hardening.test.ts, against the server as its own process.)
  */
 import assert from 'node:assert/strict';
-import { parseChangesResponse } from '../../src/sync/protocol';
+import { parseChangesResponse, parseConflictRecord } from '../../src/sync/protocol';
 import { conflictsOf, docOf, expectProblem, Replica, useServer } from './helpers';
 
 describe('server: hardening against hostile input', () => {
@@ -80,6 +80,20 @@ describe('server: hardening against hostile input', () => {
       const [conflict] = await conflictsOf(api, 'ds');
       assert.ok(conflict, 'the losing value is kept');
       assert.deepEqual(Object.keys(conflict.fields as object), ['constructor']);
+    });
+
+    it('a conflict record about a "__proto__" field keeps it as an own field when the client reads it', async () => {
+      const api = t.api();
+      const a = new Replica('rA');
+      const b = new Replica('rB', 60_000);
+      const v = (await api.push('ds', a.body([a.put('c', 'x', JSON.parse('{"__proto__":"first"}'))]))).results[0].v!;
+      await api.push('ds', a.body([a.patch('c', 'x', JSON.parse('{"__proto__":"a"}'), v)]));
+      await api.push('ds', b.body([b.patch('c', 'x', JSON.parse('{"__proto__":"b"}'), v)]));
+      const [raw] = await conflictsOf(api, 'ds');
+      const record = parseConflictRecord(raw);
+      assert.equal(Object.getPrototypeOf(record.fields), Object.prototype);
+      assert.deepEqual(Object.keys(record.fields), ['__proto__']);
+      assert.equal(record.fields['__proto__'].loser.value, 'a');
     });
   });
 });
