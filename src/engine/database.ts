@@ -618,7 +618,7 @@ export class WiseJSON extends EventEmitter {
    * rebased under the pending local ops of its document, then the cursor of each collection.
    * Returns the documents that changed locally.
    */
-  async _applyPulled(changes: PulledChange[], cursors: Map<string, string | null>, hlc: string): Promise<number> {
+  async _applyPulled(changes: PulledChange[], cursors: Map<string, { cursor: string | null; proof?: string }>, hlc: string): Promise<number> {
     return this.write((ctx) => {
       ctx.remote = true;
       let n = 0;
@@ -639,7 +639,7 @@ export class WiseJSON extends EventEmitter {
           n++;
         }
       }
-      for (const [coll, cursor] of cursors) ctx.setCursor(coll, cursor, hlc);
+      for (const [coll, { cursor, proof }] of cursors) ctx.setCursor(coll, cursor, hlc, proof);
       return n;
     });
   }

@@ -12,6 +12,7 @@ const TITLES: Record<string, string> = {
   replica_not_owned: 'Replica belongs to another API key',
   dataset_not_found: 'Dataset not found',
   epoch_mismatch: 'Checkpoint epoch does not match the server',
+  invalid_checkpoint: 'Checkpoint not issued by this server',
   checkpoint_expired: 'Checkpoint older than the retention horizon',
   payload_too_large: 'Request body too large',
   protocol_unsupported: 'Sync protocol version not supported',

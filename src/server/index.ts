@@ -13,7 +13,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
-  isValidName, parseChangesQuery, parsePushRequest, PROTOCOL_MAX, PROTOCOL_MIN, ProtocolError,
+  isValidName, parseChangesQuery, parsePushRequest, PROTOCOL_MAX, PROTOCOL_MIN, ProtocolError, SERVER_CAPABILITIES,
 } from '../sync/protocol';
 import {
   allows, KeyStore, parseKeysFile, Principal, readStoredKeys, staticKeys, storedKeysPath, storedToEntries,
@@ -162,7 +162,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       methods(req, ['GET', 'HEAD']);
       checkProtocol(req);
       authenticate(req);
-      return sendJson(req, res, 200, { protocol: { min: PROTOCOL_MIN, max: PROTOCOL_MAX }, serverTime: o.now(), limits: o.limits });
+      return sendJson(req, res, 200, { protocol: { min: PROTOCOL_MIN, max: PROTOCOL_MAX }, serverTime: o.now(), limits: o.limits, capabilities: SERVER_CAPABILITIES });
     }
     if (segs.length === 4 && segs[1] === 'datasets' && (segs[3] === 'push' || segs[3] === 'changes' || segs[3] === 'collections')) {
       methods(req, segs[3] === 'push' ? ['POST'] : ['GET', 'HEAD']);

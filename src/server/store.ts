@@ -3,7 +3,7 @@
  * `<dataDir>/db`), a serialized writer per dataset, and an in-memory change index per dataset.
  *
  * Engine layout (all rows are ordinary engine documents):
- *   sync.datasets        {_id: dataset, epoch, head, horizon, epochStart}
+ *   sync.datasets        {_id: dataset, epoch, head, horizon, epochStart, secret}
  *   sync.replicas        {_id: replicaId, keyHash, boundAt}         replica → key binding (global)
  *   ds.<h>.docs          {_id: rowKey(coll,id), coll, id, v, del, body, fs, hlc, origin, oseq, delAt}
  *   ds.<h>.replicas      {_id: replicaId, lastSeq, lastSeenAt}      per dataset
@@ -15,7 +15,7 @@
  * is one engine transaction — one fsynced log record — committed before the response is built.
  * Commits of one dataset are serialized, so commit order = version order.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as path from 'node:path';
 import { WiseJSON, WiseJSONError } from '../engine';
 import { clampHlc, HybridLogicalClock } from '../sync/hlc';
@@ -36,6 +36,8 @@ interface DatasetMetaRow {
   horizon: number;
   /** The head when the epoch began (absent in rows of older servers). */
   epochStart?: number;
+  /** The key of the dataset's checkpoint proofs (absent in rows of older servers: added on load). */
+  secret?: string;
 }
 
 interface ReplicaRow {
@@ -56,6 +58,8 @@ export class Dataset {
    * restore was detected); null when unknown (a dataset rotated by an older server).
    */
   epochStart: number | null;
+  /** The key of checkpoint proofs (random, stored with the dataset, so a backup holds it too). */
+  readonly secret: Buffer;
   readonly index = new ChangeIndex<DocRow>();
   /** Per collection: the highest version of a row held for it, and how many rows it has. */
   readonly collections = new CollectionHeads();
@@ -63,7 +67,7 @@ export class Dataset {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly waiters = new Set<() => void>();
 
-  constructor(readonly name: string, meta: { epoch: string; head: number; horizon: number; epochStart?: number | null }) {
+  constructor(readonly name: string, meta: { epoch: string; head: number; horizon: number; epochStart?: number | null; secret: string }) {
     const h = createHash('sha256').update(name).digest('hex').slice(0, 24);
     this.docsName = `ds.${h}.docs`;
     this.replicasName = `ds.${h}.replicas`;
@@ -71,6 +75,24 @@ export class Dataset {
     this.head = meta.head;
     this.horizon = meta.horizon;
     this.epochStart = meta.epochStart ?? null;
+    this.secret = Buffer.from(meta.secret, 'hex');
+  }
+
+  /**
+   * The proof that this server issued `checkpoint` (an HMAC under the dataset's secret). A client
+   * cannot make one up, so a checkpoint ahead of the head that carries a valid proof is evidence
+   * of a restore from an older copy, not of a client's claim.
+   */
+  proofOf(checkpoint: string): string {
+    return createHmac('sha256', this.secret).update(this.name).update('\n').update(checkpoint).digest('base64url').slice(0, 32);
+  }
+
+  /** Whether `proof` is this server's proof of `checkpoint`. */
+  issued(checkpoint: string, proof: string | undefined): boolean {
+    if (proof === undefined) return false;
+    const want = Buffer.from(this.proofOf(checkpoint));
+    const got = Buffer.from(proof);
+    return got.length === want.length && timingSafeEqual(got, want);
   }
 
   /** Extra members of a 409 problem: the current epoch, and where it began when known. */
@@ -199,8 +221,14 @@ export class SyncStore {
     const names = new Set(await this.db.getCollectionNames());
     for (const b of await this.rows<{ _id: string; keyHash: string }>(BINDINGS, names)) this.bindings.set(b._id, b.keyHash);
     let highest: string | null = null;
+    const withoutSecret: { name: string; secret: string }[] = [];
     for (const m of await this.rows<DatasetMetaRow>(DATASETS, names)) {
-      const ds = new Dataset(m._id, m);
+      let secret = m.secret;
+      if (secret === undefined) {
+        secret = newSecret();
+        withoutSecret.push({ name: m._id, secret });
+      }
+      const ds = new Dataset(m._id, { ...m, secret });
       const docs = await this.rows<DocRow>(ds.docsName, names);
       for (const r of docs) if (highest === null || r.hlc > highest) highest = r.hlc;
       ds.index.load(docs.map((r) => ({ key: r._id, v: r.v, row: r })));
@@ -209,6 +237,12 @@ export class SyncStore {
       // The head is written in the same transaction as the rows; this only guards old data.
       if (ds.index.lastV > ds.head) ds.head = ds.index.lastV;
       this.datasets.set(ds.name, ds);
+    }
+    if (withoutSecret.length > 0) {
+      // Data of an older server: give its datasets their proof keys, durably, before any proof.
+      const t = this.db.beginTransaction();
+      for (const { name, secret } of withoutSecret) await t.collection(DATASETS).update(name, { secret });
+      await this.commit(t);
     }
     // Never issue a stamp below one already stored (stamps accepted within maxClockDriftMs may
     // be ahead of this machine's clock after a restart).
@@ -238,7 +272,7 @@ export class SyncStore {
 
   private async create(name: string): Promise<Dataset> {
     this.assertWritable();
-    const meta = { epoch: newEpoch(), head: 0, horizon: 0, epochStart: 0 };
+    const meta = { epoch: newEpoch(), head: 0, horizon: 0, epochStart: 0, secret: newSecret() };
     const t = this.db.beginTransaction();
     await t.collection(DATASETS).insert({ _id: name, ...meta });
     await this.commit(t);
@@ -283,11 +317,16 @@ export class SyncStore {
     }
     const cp = req.checkpoint ? parseCheckpoint(req.checkpoint) : null;
     if (cp && cp.epoch === ds.epoch && cp.v > ds.head) {
-      // The client has pulled versions this server does not have: its data was restored from an
-      // older copy (which keeps its epoch). Same rule as a pull with that checkpoint: a new epoch
-      // (once: every later checkpoint of the old epoch is simply of another epoch), then 409.
-      await this.rotateNow(ds, cp.v);
-      throw new SyncServerError(409, 'epoch_mismatch', 'The client\'s checkpoint is ahead of the server (its data was restored from a backup): a new epoch was started; reconcile from since=0 before pushing again.', { extra: ds.epochExtra() });
+      // The client has pulled versions this server does not have. With this server's proof that
+      // it issued that checkpoint, its data was restored from an older copy (which keeps its
+      // epoch): same rule as a pull with that checkpoint, a new epoch (once: every later
+      // checkpoint of the old epoch is simply of another epoch), then 409. Without a valid proof
+      // it is only the client's claim: 400 invalid_checkpoint, nothing changes here.
+      if (ds.issued(req.checkpoint!, req.checkpointProof)) {
+        await this.rotateNow(ds, cp.v);
+        throw new SyncServerError(409, 'epoch_mismatch', 'The client\'s checkpoint is ahead of the server (its data was restored from a backup): a new epoch was started; reconcile from since=0 before pushing again.', { extra: ds.epochExtra() });
+      }
+      throw aheadUnproven(ds);
     }
     const now = this.opts.now();
     const stored = ds.lastSeq.get(req.replicaId) ?? 0;
@@ -397,8 +436,11 @@ export class SyncStore {
       throw new SyncServerError(409, 'epoch_mismatch', 'The checkpoint belongs to another epoch of this dataset (it was reset or restored): reconcile from since=0.', { extra: ds.epochExtra() });
     }
     if (since && since.v > ds.head) {
-      // The client has seen versions this server does not have: the data was restored from an
-      // older backup. Start a new epoch so that every client reconciles (and re-uploads).
+      // The client has seen versions this server does not have. When this server issued that
+      // checkpoint (its proof says so), the data was restored from an older backup: start a new
+      // epoch so that every client reconciles (and re-uploads). A checkpoint without a valid
+      // proof is only a claim: 400 invalid_checkpoint, nothing changes.
+      if (!ds.issued(formatCheckpoint(since.epoch, since.v), q.proof)) throw aheadUnproven(ds);
       await this.rotateEpoch(ds, since.v);
       throw new SyncServerError(409, 'epoch_mismatch', 'The checkpoint is ahead of the server (its data was restored from a backup): a new epoch was started; reconcile from since=0.', { extra: ds.epochExtra() });
     }
@@ -442,10 +484,11 @@ export class SyncStore {
     }
     if (parts.length === 0 && !hasMore && !allowEmpty) return null;
     const cpV = hasMore ? lastV : Math.max(ds.head, from);
+    const checkpoint = formatCheckpoint(ds.epoch, cpV);
     const body =
       `{"epoch":${JSON.stringify(ds.epoch)},"serverTime":${this.opts.now()},"head":${ds.head},"horizon":${ds.horizon},` +
-      `"changes":[${parts.join(',')}],"checkpoint":${JSON.stringify(formatCheckpoint(ds.epoch, cpV))},"hasMore":${hasMore}` +
-      `${ds.epochStart === null ? '' : `,"epochStart":${ds.epochStart}`}}`;
+      `"changes":[${parts.join(',')}],"checkpoint":${JSON.stringify(checkpoint)},"hasMore":${hasMore}` +
+      `${ds.epochStart === null ? '' : `,"epochStart":${ds.epochStart}`},"checkpointProof":${JSON.stringify(ds.proofOf(checkpoint))}}`;
     return { body, changes: parts.length, hasMore };
   }
 
@@ -525,6 +568,19 @@ export class SyncStore {
     for (const ds of this.datasets.values()) await ds.serialize(async () => undefined);
     await this.db.close();
   }
+}
+
+function newSecret(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/**
+ * A checkpoint ahead of the head that this server cannot confirm it issued (no proof, or a proof
+ * that is not this dataset's): only a restore proven by the server's own proof may start a new
+ * epoch, so nobody can make every client of a dataset re-sync at will.
+ */
+function aheadUnproven(ds: Dataset): SyncServerError {
+  return new SyncServerError(400, 'invalid_checkpoint', 'The checkpoint is ahead of the server and carries no valid proof that this server issued it (a made-up checkpoint, or one from a client of an older version or of a server restored from a copy older than its proof key): nothing was changed. Pull again from since=0.', { extra: ds.epochExtra() });
 }
 
 function newEpoch(): string {

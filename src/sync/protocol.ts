@@ -107,6 +107,12 @@ export interface PushRequest {
    * and answers 409, exactly as a pull with that checkpoint would.
    */
   checkpoint?: string;
+  /**
+   * Optional (added within protocol 1): the `checkpointProof` the server sent with `checkpoint`.
+   * Only a checkpoint with a valid proof can make the server start a new epoch; without one, a
+   * checkpoint ahead of the head is answered 409 and changes nothing on the server.
+   */
+  checkpointProof?: string;
   ops: Op[];
   schemaVersion?: string;
 }
@@ -166,6 +172,11 @@ export interface ChangesResponse {
    * were written after the restore (version numbers of the two epochs overlap).
    */
   epochStart?: number;
+  /**
+   * Optional (added within protocol 1): the server's proof that it issued `checkpoint`, to send
+   * back with it (`proof=` on a pull, `checkpointProof` on a push). Opaque.
+   */
+  checkpointProof?: string;
 }
 
 /**
@@ -186,7 +197,16 @@ export interface InfoResponse {
   protocol: { min: number; max: number };
   serverTime: number;
   limits: Limits;
+  /**
+   * Optional (added within protocol 1): what this server does beyond the base protocol.
+   * `checkpoint_proof`: pages carry `checkpointProof`; a checkpoint ahead of the head starts a new
+   * epoch only with a valid proof, and is otherwise `400 invalid_checkpoint`.
+   */
+  capabilities?: string[];
 }
+
+/** The capabilities this version's server announces in `/v1/info`. */
+export const SERVER_CAPABILITIES: readonly string[] = ['checkpoint_proof'];
 
 /** `GET /v1/health` response (200). */
 export interface HealthResponse {
@@ -197,7 +217,7 @@ export interface HealthResponse {
 /** Machine-readable error codes of problem responses. */
 export type ProblemCode =
   | 'invalid_request' | 'unauthorized' | 'forbidden' | 'replica_not_owned' | 'dataset_not_found'
-  | 'epoch_mismatch' | 'checkpoint_expired' | 'payload_too_large' | 'protocol_unsupported'
+  | 'epoch_mismatch' | 'invalid_checkpoint' | 'checkpoint_expired' | 'payload_too_large' | 'protocol_unsupported'
   | 'schema_unsupported' | 'rate_limited' | 'internal' | 'unavailable' | 'not_found'
   | 'method_not_allowed' | 'unsupported_media_type';
 
@@ -253,6 +273,8 @@ export interface ChangesQuery {
   /** Seconds. */
   wait?: number;
   colls?: string[];
+  /** The `checkpointProof` that came with `since`. */
+  proof?: string;
 }
 
 // -----------------------------------------------------------------------------------------
@@ -304,6 +326,11 @@ export function isValidEpoch(epoch: unknown): epoch is string {
  */
 export function isValidDocId(id: unknown): id is string {
   return typeof id === 'string' && id.length >= 1 && id.length <= MAX_ID_LENGTH;
+}
+
+/** A checkpoint proof: 1-128 characters of A-Z a-z 0-9 _ - (opaque to clients). */
+export function isValidProof(p: unknown): p is string {
+  return typeof p === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(p);
 }
 
 export function formatCheckpoint(epoch: string, v: number): string {
@@ -521,6 +548,11 @@ export function parsePushRequest(input: unknown, options: { maxOps?: number } = 
     if (cp.epoch !== checkpointEpoch) c.fail('checkpoint', 'must carry checkpointEpoch as its epoch');
     out.checkpoint = body.checkpoint as string;
   }
+  if (body.checkpointProof !== undefined && body.checkpointProof !== null) {
+    if (!isValidProof(body.checkpointProof)) c.fail('checkpointProof', 'must be null or the checkpointProof the server sent with the checkpoint');
+    if (out.checkpoint === undefined) c.fail('checkpointProof', 'is only allowed with checkpoint');
+    out.checkpointProof = body.checkpointProof;
+  }
   if (body.schemaVersion !== undefined) out.schemaVersion = c.string(body.schemaVersion, 'schemaVersion', { max: 128 });
   return out;
 }
@@ -605,6 +637,11 @@ export function parseChangesQuery(q: QueryInput): ChangesQuery {
   if (wait !== undefined) {
     if (!/^\d{1,6}(\.\d{1,3})?$/.test(wait)) c.fail('wait', 'must be a number of seconds >= 0');
     out.wait = Number(wait);
+  }
+  const proof = queryGet(q, 'proof', c);
+  if (proof !== undefined) {
+    if (!isValidProof(proof)) c.fail('proof', 'must be the checkpointProof the server sent with the checkpoint');
+    out.proof = proof;
   }
   const colls = queryGet(q, 'colls', c);
   if (colls !== undefined) {
@@ -712,6 +749,10 @@ export function parseChangesResponse(input: unknown, options: { since?: Checkpoi
     out.epochStart = c.int(body.epochStart, 'epochStart', 0);
     if (out.epochStart > head) c.fail('epochStart', 'must not exceed head');
   }
+  if (body.checkpointProof !== undefined) {
+    if (!isValidProof(body.checkpointProof)) c.fail('checkpointProof', 'must be 1-128 characters of A-Z a-z 0-9 _ -');
+    out.checkpointProof = body.checkpointProof;
+  }
   return out;
 }
 
@@ -785,7 +826,12 @@ export function parseInfoResponse(input: unknown): InfoResponse {
     maxClockDriftMs: c.number(l.maxClockDriftMs, 'limits.maxClockDriftMs', 0),
     tombstoneRetentionDays: c.number(l.tombstoneRetentionDays, 'limits.tombstoneRetentionDays', 0),
   };
-  return { protocol: { min, max }, serverTime, limits };
+  const out: InfoResponse = { protocol: { min, max }, serverTime, limits };
+  if (body.capabilities !== undefined) {
+    if (!Array.isArray(body.capabilities) || !body.capabilities.every((x) => typeof x === 'string')) c.fail('capabilities', 'must be an array of strings');
+    out.capabilities = body.capabilities as string[];
+  }
+  return out;
 }
 
 /** Checks a `/v1/health` response. */

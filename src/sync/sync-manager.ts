@@ -313,7 +313,7 @@ export class SyncManager {
       const checkpoint = this.highestCheckpoint(checkpointEpoch);
       // `checkpoint` lets the server notice a restore from this push already (its head behind
       // what we pulled), before an offline batch moves its head past the other clients' cursors.
-      const body = { replicaId: this.db.meta!.replicaId, checkpointEpoch, ...(checkpoint ? { checkpoint } : {}), ops: batch.map(toWire) };
+      const body = { replicaId: this.db.meta!.replicaId, checkpointEpoch, ...checkpoint, ops: batch.map(toWire) };
       let raw: unknown;
       try {
         raw = await this.client.post(`/v1/datasets/${encodeURIComponent(this.dataset)}/push`, body);
@@ -330,7 +330,7 @@ export class SyncManager {
           await this.refuseTooLarge(batch[0], err, names);
           continue;
         }
-        if (codeOf(err) === 'epoch_mismatch') {
+        if (codeOf(err) === 'epoch_mismatch' || codeOf(err) === 'invalid_checkpoint') {
           await this.reconcileAll('epoch_mismatch');
           continue;
         }
@@ -443,16 +443,17 @@ export class SyncManager {
     if (stale.length > 0) await this.db._resetCursor(stale);
   }
 
-  /** The furthest pull cursor of epoch `epoch` among our collections. */
-  private highestCheckpoint(epoch: string | null): string | null {
+  /** The furthest pull cursor of epoch `epoch` among our collections, with its proof if any. */
+  private highestCheckpoint(epoch: string | null): { checkpoint: string; checkpointProof?: string } | null {
     if (epoch === null) return null;
-    let best: string | null = null;
+    let best: { checkpoint: string; checkpointProof?: string } | null = null;
     let bestV = -1;
     for (const coll of this.names()) {
-      const cursor = this.db._sync.collections.get(coll)?.cursor ?? null;
+      const cfg = this.db._sync.collections.get(coll);
+      const cursor = cfg?.cursor ?? null;
       const cp = cursor ? parseCheckpoint(cursor) : null;
-      if (cp && cp.epoch === epoch && cp.v > bestV) {
-        best = cursor;
+      if (cursor && cp && cp.epoch === epoch && cp.v > bestV) {
+        best = cfg?.proof === undefined ? { checkpoint: cursor } : { checkpoint: cursor, checkpointProof: cfg.proof };
         bestV = cp.v;
       }
     }
@@ -477,8 +478,11 @@ export class SyncManager {
     let pulled = 0;
     let epochStart: number | undefined;
     for (;;) {
-      const cursor = this.db._sync.collections.get(coll)?.cursor ?? null;
-      const q = `since=${encodeURIComponent(cursor ?? '0')}&limit=${this.pullLimit}&colls=${encodeURIComponent(coll)}`;
+      const cfg = this.db._sync.collections.get(coll);
+      const cursor = cfg?.cursor ?? null;
+      // The proof goes back with the cursor (servers that do not know it ignore it).
+      const proof = cursor && cfg?.proof !== undefined ? `&proof=${encodeURIComponent(cfg.proof)}` : '';
+      const q = `since=${encodeURIComponent(cursor ?? '0')}${proof}&limit=${this.pullLimit}&colls=${encodeURIComponent(coll)}`;
       let raw: unknown;
       try {
         raw = await this.client.get(`/v1/datasets/${encodeURIComponent(this.dataset)}/changes?${q}`);
@@ -486,6 +490,12 @@ export class SyncManager {
         const code = codeOf(err);
         if ((code === 'checkpoint_expired' || code === 'epoch_mismatch') && seen === null) {
           return this.reconcile(coll, code);
+        }
+        if (code === 'invalid_checkpoint' && seen === null) {
+          // Our cursor is ahead of the server, which cannot confirm it issued it (restored from a
+          // copy older than its proof key): pull again and make it hold what we had, as after a
+          // restore, without making the other clients reconcile.
+          return this.reconcile(coll, 'epoch_mismatch');
         }
         throw this.quarantineError(err);
       }
@@ -499,7 +509,7 @@ export class SyncManager {
       if (page.epochStart !== undefined) epochStart = page.epochStart;
       const changes = page.changes.filter((c) => c.coll === coll) as PulledChange[];
       const hlc = changes.reduce((m, c) => (c.hlc > m ? c.hlc : m), this.db._sync.hlc);
-      await this.db._applyPulled(changes, new Map([[coll, page.checkpoint]]), hlc);
+      await this.db._applyPulled(changes, new Map([[coll, { cursor: page.checkpoint, proof: page.checkpointProof }]]), hlc);
       for (const c of changes) seen?.set(c.id, c.v);
       pulled += changes.length;
       if (coll === CONFLICTS_COLLECTION) for (const c of changes) if (!c.deleted) this.emit('sync:conflict', { conflictId: c.id, record: c.doc });

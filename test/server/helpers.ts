@@ -143,7 +143,7 @@ export class Api {
   }
 
   /** Pulls every page from `since` and returns the final state per (coll, id) and the checkpoint. */
-  async pullAll(ds: string, since = '0', query: Record<string, string | number> = {}): Promise<{ docs: Map<string, JsonObject | null>; checkpoint: string; pages: ChangesResponse[] }> {
+  async pullAll(ds: string, since = '0', query: Record<string, string | number> = {}): Promise<{ docs: Map<string, JsonObject | null>; checkpoint: string; proof: string | undefined; pages: ChangesResponse[] }> {
     const docs = new Map<string, JsonObject | null>();
     const pages: ChangesResponse[] = [];
     let cp = since;
@@ -154,7 +154,7 @@ export class Api {
       cp = page.checkpoint;
       if (!page.hasMore) break;
     }
-    return { docs, checkpoint: cp, pages };
+    return { docs, checkpoint: cp, proof: pages[pages.length - 1]?.checkpointProof, pages };
   }
 }
 

@@ -165,7 +165,7 @@ describe('server: persistence', () => {
     const oldEpoch = client.checkpoint.split(':')[0];
     await restoreData(backup);
     api = t.api();
-    const p = expectProblem(await api.changesRaw('ds', { since: client.checkpoint }), 409, 'epoch_mismatch');
+    const p = expectProblem(await api.changesRaw('ds', { since: client.checkpoint, proof: client.proof! }), 409, 'epoch_mismatch');
     assert.notEqual(p.epoch, oldEpoch);
     const page = await api.changes('ds');
     assert.equal(page.epoch, p.epoch);
@@ -182,9 +182,10 @@ describe('server: persistence', () => {
     assert.equal((await api.changes('ds')).epochStart, 0, 'a new dataset\'s epoch begins at 0');
     const backup = await backupData();
     api = t.api();
-    await api.push('ds', a.body([a.put('c', 'z', {}), a.put('c', 'w', {})]));
-    const client = await api.pullAll('ds'); // at v4
+    await api.push('ds', a.body([a.put('c', 'z', {}), a.put('c', 'w', {}), a.put('c', 'v', {})]));
+    const client = await api.pullAll('ds'); // at v5
     const oldEpoch = client.checkpoint.split(':')[0];
+    assert.equal(client.checkpoint, `${oldEpoch}:5`);
     await restoreData(backup);
     api = t.api();
     // A push with only the epoch cannot tell (the copied folder keeps its epoch) ...
@@ -193,8 +194,9 @@ describe('server: persistence', () => {
     // ... one with a checkpoint at or behind the head is accepted ...
     const atHead = await api.push('ds', { ...b.body([b.put('c', 'b2', {})], oldEpoch), checkpoint: `${oldEpoch}:3` } as PushRequest);
     assert.equal(atHead.results[0].status, 'applied');
-    // ... one ahead of it (v5 > head 4) is refused: a new epoch, nothing applied.
-    const p = await api.pushProblem('ds', { ...a.body([a.put('c', 'q', {})], oldEpoch), checkpoint: `${oldEpoch}:5` }, 409, 'epoch_mismatch');
+    // ... one ahead of it (v5 > head 4), with the proof that the server issued it, is refused: a
+    // new epoch, nothing applied.
+    const p = await api.pushProblem('ds', { ...a.body([a.put('c', 'q', {})], oldEpoch), checkpoint: `${oldEpoch}:5`, checkpointProof: client.proof }, 409, 'epoch_mismatch');
     assert.notEqual(p.epoch, oldEpoch);
     assert.equal(p.epochStart, 4);
     const page = await api.changes('ds');

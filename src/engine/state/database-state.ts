@@ -1,7 +1,7 @@
 import { Doc, parseStored } from '../document';
 import { LogRecord, Op } from '../storage/records';
 import { CollectionState } from './collection-state';
-import { deletedKey, SyncState } from './sync-state';
+import { deletedKey, setCursorOf, SyncState } from './sync-state';
 
 /** A change to report to listeners once it is durable (or, for another process's, once read). */
 export type ChangeEvent =
@@ -42,7 +42,10 @@ export class DatabaseState {
         return;
       case 'synccfg':
         if (op.ds === null) this.sync.collections.delete(op.c);
-        else this.sync.collections.set(op.c, { dataset: op.ds, cursor: this.sync.collections.get(op.c)?.dataset === op.ds ? this.sync.collections.get(op.c)!.cursor : null });
+        else {
+          const prev = this.sync.collections.get(op.c);
+          this.sync.collections.set(op.c, prev?.dataset === op.ds ? { ...prev } : { dataset: op.ds, cursor: null });
+        }
         return;
       case 'out':
         this.sync.outbox.push(op.e);
@@ -58,7 +61,7 @@ export class DatabaseState {
         return;
       case 'cursor': {
         const cfg = this.sync.collections.get(op.c);
-        if (cfg) cfg.cursor = op.cursor;
+        if (cfg) setCursorOf(cfg, op.cursor, op.p);
         if (op.hlc > this.sync.hlc) this.sync.hlc = op.hlc;
         return;
       }

@@ -24,6 +24,19 @@ export interface CollectionSync {
   dataset: string;
   /** The pull cursor `"<epoch>:<v>"`, advanced only by applied pull pages; null = from the start. */
   cursor: string | null;
+  /**
+   * The server's proof that it issued `cursor` (`checkpointProof` of the page that brought it);
+   * absent for cursors of older servers or made here. Sent back with the cursor, it lets a server
+   * restored from a backup tell a real cursor ahead of it from a forged one.
+   */
+  proof?: string;
+}
+
+/** Sets a collection's cursor and the proof that came with it (none: no proof kept). */
+export function setCursorOf(cfg: CollectionSync, cursor: string | null, proof: string | undefined): void {
+  cfg.cursor = cursor;
+  if (proof !== undefined && cursor !== null) cfg.proof = proof;
+  else delete cfg.proof;
 }
 
 /** System fields: merged by the server, never sent as user changes. */

@@ -1,6 +1,6 @@
 import { Doc, isExpired, serialize } from '../document';
 import { HybridLogicalClock } from '../../sync/hlc';
-import { deletedKey, describeChange, OutboxOp, versionOf } from './sync-state';
+import { deletedKey, describeChange, OutboxOp, setCursorOf, versionOf } from './sync-state';
 import { Op } from '../storage/records';
 import { CollectionState } from './collection-state';
 import { ChangeEvent, DatabaseState } from './database-state';
@@ -102,18 +102,22 @@ export class WriteContext {
     });
   }
 
-  /** Records the pull cursor reached by a page (in the same commit as the page's changes). */
-  setCursor(name: string, cursor: string | null, hlc: string): void {
+  /**
+   * Records the pull cursor reached by a page (in the same commit as the page's changes), with
+   * the server's proof that it issued it when there is one.
+   */
+  setCursor(name: string, cursor: string | null, hlc: string, proof?: string): void {
     const sync = this.state.sync;
     const cfg = sync.collections.get(name);
     if (!cfg) return;
     const prevCursor = cfg.cursor;
+    const prevProof = cfg.proof;
     const prevHlc = sync.hlc;
-    cfg.cursor = cursor;
+    setCursorOf(cfg, cursor, proof);
     if (hlc > sync.hlc) sync.hlc = hlc;
-    this.ops.push({ o: 'cursor', c: name, cursor, hlc: sync.hlc });
+    this.ops.push(cfg.proof === undefined ? { o: 'cursor', c: name, cursor, hlc: sync.hlc } : { o: 'cursor', c: name, cursor, hlc: sync.hlc, p: cfg.proof });
     this.undo.push(() => {
-      cfg.cursor = prevCursor;
+      setCursorOf(cfg, prevCursor, prevProof);
       sync.hlc = prevHlc;
     });
   }

@@ -23,7 +23,7 @@ export type Op =
   /** A synced document was deleted at server version `v` (`v` = 0: forget it, it lives again). */
   | { o: 'tomb'; c: string; id: string; v: number }
   /** A pull page was applied (same record as its changes): the new cursor and clock. */
-  | { o: 'cursor'; c: string; cursor: string | null; hlc: string };
+  | { o: 'cursor'; c: string; cursor: string | null; hlc: string; p?: string };
 
 /** A log record: everything one commit (a write, a batch or a transaction) changed. */
 export interface LogRecord {
