@@ -409,10 +409,11 @@ export class ServerProcess {
   url = '';
   stderr = '';
 
-  constructor(readonly dataDir: string, readonly args: string[] = []) {}
+  /** `script`: the server's CLI bundle (another version's, for compatibility tests). */
+  constructor(readonly dataDir: string, readonly args: string[] = [], readonly script = SERVER_JS) {}
 
   async start(): Promise<string> {
-    const proc = spawn(process.execPath, [SERVER_JS, '--host', '127.0.0.1', '--port', '0', '--data', this.dataDir, '--api-key', KEY, '--no-access-log', '--purge-interval-sec', '0', ...this.args], {
+    const proc = spawn(process.execPath, [this.script, '--host', '127.0.0.1', '--port', '0', '--data', this.dataDir, '--api-key', KEY, '--no-access-log', '--purge-interval-sec', '0', ...this.args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
