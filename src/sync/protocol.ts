@@ -103,14 +103,14 @@ export interface PushRequest {
   /**
    * Optional (added within protocol 1; older clients omit it): the client's whole pull checkpoint
    * `"<epoch>:<v>"` (its epoch is `checkpointEpoch`). A checkpoint of the dataset's epoch that is
-   * ahead of the head means the server was restored from an older copy: it starts a new epoch
-   * and answers 409, exactly as a pull with that checkpoint would.
+   * ahead of the head (with its `checkpointProof`) means the server was restored from an older
+   * copy: it starts a new epoch and answers 409, exactly as a pull with that checkpoint would.
    */
   checkpoint?: string;
   /**
    * Optional (added within protocol 1): the `checkpointProof` the server sent with `checkpoint`.
    * Only a checkpoint with a valid proof can make the server start a new epoch; without one, a
-   * checkpoint ahead of the head is answered 409 and changes nothing on the server.
+   * checkpoint ahead of the head is answered `400 invalid_checkpoint` and changes nothing.
    */
   checkpointProof?: string;
   ops: Op[];
