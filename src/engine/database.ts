@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Collection } from './collection';
-import { DatabaseClosedError, StorageError, SyncConfigError, WiseJSONError } from './errors';
+import { DatabaseClosedError, ReadOnlyError, StorageError, SyncConfigError, WiseJSONError } from './errors';
 import { ResolvedOptions, resolveOptions, validateCollectionName, WiseJSONOptions } from './options';
 import { listCheckpoints, readCheckpoint, writeCheckpoint, CheckpointCollection } from './storage/checkpoint';
 import { isNotFound, writeFileAtomic } from './storage/fsutil';
@@ -116,11 +116,40 @@ export class WiseJSON extends EventEmitter {
     return path.join(this.dbPath, 'checkpoints');
   }
 
+  /** The log object (read only when the database is: then a damaged log is never moved aside). */
+  private newLog(): WriteAheadLog {
+    const o = this.options;
+    return new WriteAheadLog(this.walDir, o.walSegmentBytes, o.readOnly ? 'throw' : o.recoverCorruptLog, o.readOnly);
+  }
+
+  /** `readOnly`: loads an existing database and follows other processes' writes; writes nothing. */
+  private async openReadOnly(): Promise<void> {
+    this.lock = new WriteLock(this.dbPath, this.options.lockStaleMs); // never taken
+    this.wal = this.newLog();
+    const file = path.join(this.dbPath, 'meta.json');
+    try {
+      this.meta = JSON.parse(await fs.promises.readFile(file, 'utf8')) as DatabaseMeta;
+    } catch (err) {
+      throw new StorageError(
+        isNotFound(err)
+          ? `${this.dbPath} is not a WiseJSON database (it has no meta.json), and a read-only open creates nothing. Open it without { readOnly: true } to create it.`
+          : `Cannot read ${file}: ${(err as Error).message}.`,
+        err,
+      );
+    }
+    await this.loadFromDisk();
+    const follow = setInterval(() => void this.follow(), this.options.followIntervalMs);
+    follow.unref();
+    this.timers.push(follow);
+    this.emit('initialized');
+  }
+
   private async open(): Promise<void> {
+    if (this.options.readOnly) return this.openReadOnly();
     await fs.promises.mkdir(this.walDir, { recursive: true });
     await fs.promises.mkdir(this.checkpointDir, { recursive: true });
     this.lock = new WriteLock(this.dbPath, this.options.lockStaleMs);
-    this.wal = new WriteAheadLog(this.walDir, this.options.walSegmentBytes, this.options.recoverCorruptLog);
+    this.wal = this.newLog();
     await this.lock.acquire();
     try {
       this.meta = await this.loadOrCreateMeta();
@@ -197,7 +226,7 @@ export class WiseJSON extends EventEmitter {
       }
     }
     await this.wal.close();
-    this.wal = new WriteAheadLog(this.walDir, this.options.walSegmentBytes, this.options.recoverCorruptLog);
+    this.wal = this.newLog();
     await this.wal.recover(lsn, (rec) => state.applyRecord(rec, null));
     const previous = this.state;
     this.state = state;
@@ -278,6 +307,7 @@ export class WiseJSON extends EventEmitter {
    */
   write<T>(build: (ctx: WriteContext) => T): Promise<T> {
     if (this.closed || this.closing) return Promise.reject(new DatabaseClosedError(`Database ${this.dbPath}`));
+    if (this.options.readOnly) return Promise.reject(new ReadOnlyError(this.dbPath));
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ build, resolve: resolve as (v: unknown) => void, reject });
@@ -462,8 +492,16 @@ export class WiseJSON extends EventEmitter {
     this.walBusy = true;
     const events: ChangeEvent[] = [];
     try {
-      const r = await this.wal.catchUp((rec) => this.state.applyRecord(rec, events), false);
-      if (r === 'reload') {
+      if (this.options.readOnly) {
+        // No lock to take: a reload reads the newest checkpoint (written atomically) and the log.
+        // A log with no segment yet (or left closed by a failed reload) is read again whole once
+        // it has segments.
+        const r = this.wal.isOpen ? await this.wal.catchUp((rec) => this.state.applyRecord(rec, events), false) : 'reload';
+        if (r === 'reload' && (this.wal.isOpen || (await listSegments(this.walDir).catch(() => [])).length > 0)) {
+          events.push(...(await this.loadFromDisk()));
+          this.emit('reloaded');
+        }
+      } else if ((await this.wal.catchUp((rec) => this.state.applyRecord(rec, events), false)) === 'reload') {
         await this.lock.acquire();
         try {
           events.push(...(await this.loadFromDisk()));
@@ -503,6 +541,7 @@ export class WiseJSON extends EventEmitter {
 
   /** @internal The manager for a server and dataset, created on first use. */
   _syncManager(options: EnableSyncOptions): SyncManager {
+    if (this.options.readOnly) throw new ReadOnlyError(this.dbPath); // sync writes (outbox, cursors)
     if (!options || typeof options.url !== 'string' || typeof options.apiKey !== 'string') {
       throw new SyncConfigError('enableSync({ url, apiKey }) needs the server URL and an API key.');
     }
@@ -679,6 +718,7 @@ export class WiseJSON extends EventEmitter {
   /** Writes a checkpoint now (all data so far in one file) and trims the log. */
   flushToDisk(): Promise<void> {
     if (this.closed) return Promise.reject(new DatabaseClosedError(`Database ${this.dbPath}`));
+    if (this.options.readOnly) return Promise.reject(new ReadOnlyError(this.dbPath));
     return new Promise<void>((resolve, reject) => {
       this.checkpointWanted.push({ resolve, reject });
       this.kick();
@@ -785,7 +825,7 @@ export class WiseJSON extends EventEmitter {
     if (this.checkpointRunning) await this.checkpointRunning.catch(() => undefined);
     // A short log tail replays in milliseconds at the next open; rewriting every document for it
     // would not pay. Larger tails are folded into a checkpoint so the next open is fast.
-    if (!this.failure && (this.wal.recordsSinceCheckpoint >= CLOSE_CHECKPOINT_RECORDS || this.wal.bytesSinceCheckpoint >= CLOSE_CHECKPOINT_BYTES)) {
+    if (!this.failure && !this.options.readOnly && (this.wal.recordsSinceCheckpoint >= CLOSE_CHECKPOINT_RECORDS || this.wal.bytesSinceCheckpoint >= CLOSE_CHECKPOINT_BYTES)) {
       await new Promise<void>((resolve, reject) => {
         this.checkpointWanted.push({ resolve, reject });
         this.kick();

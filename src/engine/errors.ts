@@ -73,6 +73,13 @@ export class CorruptionError extends WiseJSONError {
   }
 }
 
+/** A write to a database opened with `readOnly: true`. Nothing was written. */
+export class ReadOnlyError extends WiseJSONError {
+  constructor(dbPath: string) {
+    super('READ_ONLY', `Database ${dbPath} is open read-only: nothing was written. Open it without { readOnly: true } (in VS Code: trust the workspace) to change it.`);
+  }
+}
+
 /** The database or collection was used after `close()` or before `init()`. */
 export class DatabaseClosedError extends WiseJSONError {
   constructor(what: string) {

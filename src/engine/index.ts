@@ -13,7 +13,7 @@ export type { EnableSyncOptions, SyncStatus, SyncErrorEvent } from '../sync/sync
 export type { SyncApiClient } from '../sync/api-client';
 export {
   WiseJSONError, UniqueConstraintError, ValidationError, CollectionNameError, DocumentNotFoundError,
-  CorruptionError, DatabaseClosedError, TransactionError, StorageError, LockError, SyncConfigError,
+  CorruptionError, DatabaseClosedError, TransactionError, StorageError, LockError, SyncConfigError, ReadOnlyError,
 } from './errors';
 
 /** Opens (creating if needed) the database at `dbPath`; resolves once it is ready. */

@@ -24,6 +24,13 @@ export interface WiseJSONOptions {
   lockStaleMs?: number;
   /** What to do with a damaged log record that is not a torn tail. Default 'throw'. */
   recoverCorruptLog?: 'throw' | 'truncate';
+  /**
+   * Open an existing database without writing anything to its folder: no lock file, no log or
+   * checkpoint, no upgrade, no TTL removals; other processes' writes are still picked up. Every
+   * write rejects with `ReadOnlyError`. For folders that must not be modified (an untrusted
+   * workspace). Default false.
+   */
+  readOnly?: boolean;
 }
 
 export type ResolvedOptions = Required<WiseJSONOptions>;
@@ -39,6 +46,9 @@ export function resolveOptions(o: WiseJSONOptions = {}): ResolvedOptions {
   if (o.idGenerator !== undefined && typeof o.idGenerator !== 'function') {
     throw new ValidationError('Option idGenerator must be a function returning a string.', 'INVALID_OPTION');
   }
+  if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') {
+    throw new ValidationError('Option readOnly must be true or false.', 'INVALID_OPTION');
+  }
   if (o.recoverCorruptLog !== undefined && o.recoverCorruptLog !== 'throw' && o.recoverCorruptLog !== 'truncate') {
     throw new ValidationError(`Option recoverCorruptLog must be 'throw' or 'truncate'.`, 'INVALID_OPTION');
   }
@@ -53,6 +63,7 @@ export function resolveOptions(o: WiseJSONOptions = {}): ResolvedOptions {
     followIntervalMs: num('followIntervalMs', o.followIntervalMs, 250, 10),
     lockStaleMs: num('lockStaleMs', o.lockStaleMs, 2000, 1000),
     recoverCorruptLog: o.recoverCorruptLog ?? 'throw',
+    readOnly: o.readOnly === true,
   };
 }
 

@@ -80,7 +80,14 @@ export class WriteAheadLog {
     readonly dir: string,
     private readonly segmentBytes: number,
     private readonly onCorruption: CorruptionPolicy,
+    /** Read only: nothing is created, cut, preallocated or appended; a torn tail is left as it is. */
+    private readonly readOnly = false,
   ) {}
+
+  /** A segment is open (false for a read-only log of a database that has none yet). */
+  get isOpen(): boolean {
+    return this.fd !== null;
+  }
 
   get currentSegment(): Segment | null {
     return this.segment;
@@ -92,9 +99,9 @@ export class WriteAheadLog {
    * off here, and nobody else may be appending meanwhile.
    */
   async recover(afterLsn: number, apply: (rec: LogRecord) => void): Promise<void> {
-    await fs.promises.mkdir(this.dir, { recursive: true });
+    if (!this.readOnly) await fs.promises.mkdir(this.dir, { recursive: true });
     this.lastLsn = afterLsn;
-    const segments = await listSegments(this.dir);
+    const segments = this.readOnly && !fs.existsSync(this.dir) ? [] : await listSegments(this.dir);
     // Segments wholly before the checkpoint are leftovers of a crash between checkpoint and
     // cleanup; start at the last segment that begins at or before the first needed LSN.
     let first = 0;
@@ -104,19 +111,22 @@ export class WriteAheadLog {
       throw new CorruptionError(chain[0].file, 0, `the log starts at LSN ${chain[0].startLsn} but the newest checkpoint ends at LSN ${afterLsn}; records in between are missing`);
     }
     if (chain.length === 0) {
+      if (this.readOnly) return; // nothing to read; catchUp() reports the log closed, the owner reloads
       await this.openSegment({ startLsn: afterLsn + 1, file: path.join(this.dir, segmentName(afterLsn + 1)) }, true);
       return;
     }
     for (let i = 0; i < chain.length; i++) {
       const isLast = i === chain.length - 1;
       await this.openSegment(chain[i], false);
-      const sealedTo = await this.readSegment(apply, isLast ? 'recover-last' : 'recover-sealed');
+      // Read only, the end of the last segment is read like another process's tail: an
+      // incomplete record is left for its writer (or the next writable open) to finish or cut.
+      const sealedTo = await this.readSegment(apply, isLast ? (this.readOnly ? 'tail' : 'recover-last') : 'recover-sealed');
       if (!isLast && sealedTo === null) {
         // A segment without a seal followed by another one: the writer of the next segment
         // sealed nothing, which our writers never do. Treat as damage.
         throw new CorruptionError(chain[i].file, this.offset, 'segment ends without a seal but a later segment exists');
       }
-      if (isLast && sealedTo !== null) {
+      if (isLast && sealedTo !== null && !this.readOnly) {
         // Crash after sealing, before creating the next segment.
         await this.openSegment({ startLsn: sealedTo, file: path.join(this.dir, segmentName(sealedTo)) }, true);
       }
@@ -243,7 +253,8 @@ export class WriteAheadLog {
     if (this.extending) await this.extending;
     // Open first: if the open fails, the current segment stays open and usable.
     // O_DSYNC: a write returns once it is on disk, so a commit costs one system call, not two.
-    const fd = await fsOpen(segment.file, fs.constants.O_RDWR | fs.constants.O_DSYNC | (create ? fs.constants.O_CREAT : 0));
+    const flags = this.readOnly ? fs.constants.O_RDONLY : fs.constants.O_RDWR | fs.constants.O_DSYNC | (create ? fs.constants.O_CREAT : 0);
+    const fd = await fsOpen(segment.file, flags);
     if (this.fd !== null) {
       const old = this.fd;
       this.fd = null;
