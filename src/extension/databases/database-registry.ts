@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { WiseJSON } from '../../engine';
 import type { ChangeEvent } from '../../engine/state/database-state';
+import { folderAccess, isInside } from './folder-access';
 
 export const DATABASES_SETTING = 'wisejson.databases';
 export const DEFAULT_DATABASE = '.wisejson';
@@ -19,9 +20,19 @@ export interface OpenDatabase {
   readonly folder: vscode.WorkspaceFolder;
   /** The folder as written in the setting (relative to the workspace folder, or absolute). */
   readonly setting: string;
-  /** A short name for the UI: the setting's text. */
+  /** A short name for the UI: the setting's text (the full path for a folder outside the workspace). */
   readonly label: string;
   readonly db: WiseJSON;
+  /** Opened read-only (an untrusted workspace): every write is refused, nothing is written. */
+  readonly readOnly: boolean;
+}
+
+/** A configured database folder that is not open, and why. */
+export interface DatabaseFailure {
+  readonly setting: string;
+  readonly reason: string;
+  /** `needs-trust`: not opened because the workspace is not trusted; `error`: opening failed. */
+  readonly kind: 'error' | 'needs-trust';
 }
 
 /** A change in one collection of one database (from this window, another process or sync). */
@@ -48,7 +59,7 @@ const SYNC_EVENTS = [
 
 export class DatabaseRegistry implements vscode.Disposable {
   private readonly open = new Map<string, { database: OpenDatabase; unsubscribe: () => void }>();
-  private readonly failed = new Map<string, string>();
+  private readonly failed = new Map<string, { reason: string; kind: DatabaseFailure['kind'] }>();
   private readonly changeDatabases = new vscode.EventEmitter<void>();
   private readonly changeData = new vscode.EventEmitter<DataChange>();
   private readonly syncEvent = new vscode.EventEmitter<SyncEvent>();
@@ -67,6 +78,8 @@ export class DatabaseRegistry implements vscode.Disposable {
       this.changeDatabases, this.changeData, this.syncEvent,
       vscode.workspace.onDidChangeWorkspaceFolders(() => void this.refresh()),
       vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration(DATABASES_SETTING)) void this.refresh(); }),
+      // Trust granted: the read-only databases reopen for writing, the outside folders open.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.refresh()),
     );
   }
 
@@ -85,12 +98,12 @@ export class DatabaseRegistry implements vscode.Disposable {
     return this.list().filter((d) => d.folder.uri.toString() === folder.uri.toString());
   }
 
-  /** Configured database folders that could not be opened, with the reason (shown in the tree). */
-  failures(folder: vscode.WorkspaceFolder): { setting: string; reason: string }[] {
-    const out: { setting: string; reason: string }[] = [];
+  /** Configured database folders that are not open, with the reason (shown in the tree). */
+  failures(folder: vscode.WorkspaceFolder): DatabaseFailure[] {
+    const out: DatabaseFailure[] = [];
     for (const setting of configuredDatabases(folder)) {
-      const reason = this.failed.get(resolveDatabase(folder, setting));
-      if (reason) out.push({ setting, reason });
+      const f = this.failed.get(resolveDatabase(folder, setting));
+      if (f) out.push({ setting, ...f });
     }
     return out;
   }
@@ -113,20 +126,30 @@ export class DatabaseRegistry implements vscode.Disposable {
       }
     }
     let changed = false;
+    const trusted = vscode.workspace.isTrusted;
     for (const [id, o] of [...this.open]) {
-      if (wanted.has(id)) continue;
+      // Kept only if still configured and opened as trust allows now (read-only → writable).
+      if (wanted.has(id) && o.database.readOnly === !trusted) continue;
       await this.closeOne(id, o);
       changed = true;
     }
     this.failed.clear();
     for (const [dir, { folder, setting }] of wanted) {
-      if (this.open.has(dir) || !fs.existsSync(dir)) continue;
+      if (this.open.has(dir)) continue;
+      const access = folderAccess(folder.uri.fsPath, dir, trusted);
+      if (access.kind === 'needs-trust') {
+        // Not even looked into: a committed settings file must not reach outside the workspace.
+        this.failed.set(dir, { reason: access.reason, kind: 'needs-trust' });
+        changed = true;
+        continue;
+      }
+      if (!fs.existsSync(dir)) continue;
       try {
-        await this.openOne(dir, folder, setting);
+        await this.openOne(dir, folder, setting, access.kind === 'read-only');
         changed = true;
       } catch (err) {
         const reason = (err as Error).message;
-        this.failed.set(dir, reason);
+        this.failed.set(dir, { reason, kind: 'error' });
         this.log.error(`could not open the database ${dir}: ${reason}`);
         changed = true;
       }
@@ -134,10 +157,12 @@ export class DatabaseRegistry implements vscode.Disposable {
     if (changed) this.changeDatabases.fire();
   }
 
-  private async openOne(dir: string, folder: vscode.WorkspaceFolder, setting: string): Promise<OpenDatabase> {
-    const db = new WiseJSON(dir);
+  private async openOne(dir: string, folder: vscode.WorkspaceFolder, setting: string, readOnly: boolean): Promise<OpenDatabase> {
+    const db = new WiseJSON(dir, { readOnly });
     await db.init();
-    const database: OpenDatabase = { id: dir, folder, setting, label: setting, db };
+    // A folder outside the workspace shows its full path, so nobody mistakes it for a local one.
+    const label = isInside(folder.uri.fsPath, dir) ? setting : dir;
+    const database: OpenDatabase = { id: dir, folder, setting, label, db, readOnly };
     const onChange = (e: ChangeEvent): void => {
       const id = e.kind === 'insert' || e.kind === 'update' ? e.doc._id : e.kind === 'remove' ? e.old._id : undefined;
       this.changeData.fire({ database, collection: e.coll, kind: e.kind, id });
@@ -158,7 +183,7 @@ export class DatabaseRegistry implements vscode.Disposable {
         for (const off of syncListeners) off();
       },
     });
-    this.log.info(`opened the database ${dir}`);
+    this.log.info(`opened the database ${dir}${readOnly ? ' read-only (the workspace is not trusted)' : ''}`);
     // Sort each collection's ids for paging now, off the click path, so the first expand of a
     // large collection in the tree costs one page, not a sort of every id.
     setTimeout(() => void this.prepareForPaging(database), 200).unref();
@@ -192,6 +217,9 @@ export class DatabaseRegistry implements vscode.Disposable {
    * the folder, lists it in the folder's `wisejson.databases` when it is not there yet, opens it.
    */
   async add(folder: vscode.WorkspaceFolder, setting: string): Promise<OpenDatabase> {
+    if (!vscode.workspace.isTrusted) {
+      throw new Error('This workspace is not trusted: in Restricted Mode no database is created or added, and nothing is written. Trust the workspace first.');
+    }
     const dir = resolveDatabase(folder, setting);
     fs.mkdirSync(dir, { recursive: true });
     const configured = configuredDatabases(folder);
@@ -200,7 +228,7 @@ export class DatabaseRegistry implements vscode.Disposable {
     }
     await this.refresh();
     const database = this.get(dir);
-    if (!database) throw new Error(this.failed.get(dir) ?? `The database ${dir} did not open.`);
+    if (!database) throw new Error(this.failed.get(dir)?.reason ?? `The database ${dir} did not open.`);
     return database;
   }
 
@@ -217,9 +245,15 @@ export class DatabaseRegistry implements vscode.Disposable {
   }
 }
 
-/** The `wisejson.databases` setting of a workspace folder. */
+/**
+ * The `wisejson.databases` setting of a workspace folder. In Restricted Mode VS Code hides a
+ * restricted setting's workspace value, so it is read with inspect(): the folders it names are
+ * still listed (inside ones read-only, outside ones as needing trust).
+ */
 export function configuredDatabases(folder: vscode.WorkspaceFolder): string[] {
-  const value = vscode.workspace.getConfiguration('wisejson', folder.uri).get<unknown>('databases');
+  const config = vscode.workspace.getConfiguration('wisejson', folder.uri);
+  const i = config.inspect<unknown>('databases');
+  const value = vscode.workspace.isTrusted ? config.get<unknown>('databases') : i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue ?? i?.defaultValue;
   if (!Array.isArray(value)) return [DEFAULT_DATABASE];
   return value.filter((v): v is string => typeof v === 'string' && v.trim() !== '');
 }

@@ -238,6 +238,12 @@ export class DocumentFileSystem implements vscode.FileSystemProvider, vscode.Dis
   async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
     const ref = this.parse(uri);
     const database = await this.database(uri, ref);
+    const stat = await this.statOf(uri, ref, database);
+    // A read-only database (untrusted workspace): editors open read-only instead of failing on save.
+    return database.readOnly ? { ...stat, permissions: vscode.FilePermission.Readonly } : stat;
+  }
+
+  private async statOf(uri: vscode.Uri, ref: ReturnType<DocumentFileSystem['parse']>, database: OpenDatabase): Promise<vscode.FileStat> {
     switch (ref.kind) {
       case 'database':
         return { type: vscode.FileType.Directory, ctime: 0, mtime: 0, size: 0 };

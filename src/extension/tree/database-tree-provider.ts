@@ -127,7 +127,9 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
       out.push(n);
     }
     for (const f of this.registry.failures(node.folder)) {
-      out.push(new MessageNode(node, f.setting, vscode.l10n.t('{0}: could not open', f.setting), 'error', f.reason));
+      out.push(f.kind === 'needs-trust'
+        ? new MessageNode(node, f.setting, vscode.l10n.t('{0}: needs workspace trust', f.setting), 'shield', f.reason)
+        : new MessageNode(node, f.setting, vscode.l10n.t('{0}: could not open', f.setting), 'error', f.reason));
     }
     return out;
   }
@@ -233,6 +235,10 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
       item.contextValue = 'database';
       const sync = node.database.db.getSyncStatus();
       if (sync) item.description = vscode.l10n.t('sync: {0}', sync.dataset ?? '');
+      if (node.database.readOnly) {
+        item.description = vscode.l10n.t('read-only (workspace not trusted)');
+        item.iconPath = new vscode.ThemeIcon('lock');
+      }
       return item;
     }
     if (node instanceof CollectionNode) {
