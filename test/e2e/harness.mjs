@@ -54,17 +54,19 @@ export const playwright = () => createRequire(path.join(ROOT, 'package.json'))('
 /**
  * The VS Code server (lib/vscode/out/server-main.js) on Node 24, on a free 127.0.0.1 port, in
  * its own process group so that it and everything it forks (extension hosts, file watcher, agent
- * host) stop with its pid. Resolves once it answers HTTP.
+ * host) stop with its pid. Resolves once it answers HTTP. `workspaceTrust`: keep VS Code's
+ * workspace trust on (folders it has not been told to trust open in Restricted Mode).
  */
-export async function startVsCodeServer({ paths, dirs, cwd, onOutput, onExit }) {
+export async function startVsCodeServer({ paths, dirs, cwd, onOutput, onExit, workspaceTrust = false }) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VSCODE_') && k !== 'ELECTRON_RUN_AS_NODE'));
   const args = [
     paths.serverMain, '--host', '127.0.0.1', '--port', String(port), '--without-connection-token',
     '--accept-server-license-terms', '--telemetry-level', 'off', '--enable-smoke-test-driver',
-    '--disable-workspace-trust', '--server-data-dir', dirs['server-data'], '--user-data-dir', dirs['user-data'],
-    '--extensions-dir', dirs.extensions,
+    '--server-data-dir', dirs['server-data'], '--user-data-dir', dirs['user-data'], '--extensions-dir', dirs.extensions,
+    // Workspace trust is off unless asked for: a new folder would open in Restricted Mode.
+    ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
   ];
   const proc = spawn(paths.node, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const s of [proc.stdout, proc.stderr]) s.on('data', onOutput);

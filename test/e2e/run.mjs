@@ -6,7 +6,10 @@
 //     (driven by playwright-core) opens it with our extension under development and the test
 //     module, and the workbench hands the test run's exit code back through
 //     window.codeAutomationExit (--enable-smoke-test-driver);
-//  2. then the UI checks of ./ui.mjs in the same VS Code server and Chromium: a person's clicks
+//  2. the untrusted-workspace suite (out/test/extension/untrusted): a second VS Code server with
+//     workspace trust on opens a seeded folder in Restricted Mode whose settings name database
+//     folders inside and outside it; afterwards not a byte of those folders may have changed;
+//  3. then the UI checks of ./ui.mjs in the same VS Code server and Chromium: a person's clicks
 //     and keystrokes on a seeded workspace and a real sync server, with screenshots and figures.
 //
 //   node test/e2e/run.mjs            (build first: npm run build && npm run compile-tests)
@@ -25,7 +28,8 @@
 // Exit code: the test run's exit code, else 1 if a UI check failed; 1 for a failure of the
 // harness or a timeout.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { provision } from './provision.mjs';
@@ -69,7 +73,7 @@ if (args.has('--build')) {
   }
 }
 const needed = [path.join(ROOT, 'dist', 'extension.js')];
-if (RUN_SUITE) needed.push(path.join(TESTS_DIR, 'index.js'));
+if (RUN_SUITE) needed.push(path.join(TESTS_DIR, 'index.js'), path.join(TESTS_DIR, 'untrusted', 'index.js'), path.join(ROOT, 'dist', 'wise-json.js'));
 if (RUN_UI) needed.push(path.join(ROOT, 'dist', 'wise-json.js'), path.join(ROOT, 'dist', 'server.js'));
 for (const f of needed) {
   if (!existsSync(f)) {
@@ -152,13 +156,13 @@ async function newWorkbenchPage(context, label) {
 // (file logging via spdlog, the parent-process watchdog) are absent. Logged to the artifact only.
 const NOISE = [/Could not locate the bindings file[\s\S]*@vscode\/spdlog/, /Cannot find module '\.\/build\/Release\/watchdog'/];
 
-async function runSuite() {
-  phase = 'suite';
+async function runSuite({ vscodeServer = server, folder = dirs.workspace, testsDir = TESTS_DIR, label = 'suite', shotFile = 'workbench.png' } = {}) {
+  phase = label;
   let extHostLines = 0;
   let noiseLines = 0;
   let sawMochaSummary = false;
   const context = await chrome.browser.newContext({ viewport: { width: 1400, height: 900 } });
-  page = await newWorkbenchPage(context, 'suite');
+  page = await newWorkbenchPage(context, label);
 
   let resolveExit;
   const exited = new Promise((r) => (resolveExit = r));
@@ -181,15 +185,15 @@ async function runSuite() {
     (severity === 'error' || severity === 'warn' ? process.stderr : process.stdout).write(`${text}\n`);
   }));
 
-  const url = workbenchUrl(server, { folder: dirs.workspace, payload: { extensionDevelopmentPath: ROOT, extensionTestsPath: TESTS_DIR } });
-  say(`opening the workbench: extension ${EXTENSION_ID} from ${ROOT}, tests ${rel(TESTS_DIR)}/index.js`);
+  const url = workbenchUrl(vscodeServer, { folder, payload: { extensionDevelopmentPath: ROOT, extensionTestsPath: testsDir } });
+  say(`opening the workbench: extension ${EXTENSION_ID} from ${ROOT}, tests ${rel(testsDir)}/index.js`);
   say('--- extension host output ---');
   await page.goto(url);
 
   const code = await exited;
   say(`--- end of extension host output${noiseLines ? ` (${noiseLines} known-harmless VS Code messages about absent native modules: see ${rel(ARTIFACTS)}/extension-host.log)` : ''} ---`);
   say(`the extension host exited with code ${code}`);
-  await screenshot('workbench.png');
+  await screenshot(shotFile);
   await context.close().catch(() => {}); // ends this window's extension host before the next phase
   page = null;
   shot = null;
@@ -198,7 +202,72 @@ async function runSuite() {
     say(`exit code 0 but no mocha summary was seen (${extHostLines} extension host lines): did the suite run? See ${rel(ARTIFACTS)}/`);
     return 1;
   }
-  say(code === 0 ? 'extension-host suite PASSED' : 'extension-host suite FAILED');
+  say(code === 0 ? `extension-host ${label} PASSED` : `extension-host ${label} FAILED`);
+  return code;
+}
+
+// ---------------------------------------------------------------- phase 2: an untrusted workspace
+// A second VS Code server with workspace trust ON, so the seeded folder opens in Restricted Mode.
+// Its .vscode/settings.json names the workspace's own database, an absolute folder outside, a
+// ../ folder outside and a symlink pointing outside; out/test/extension/untrusted checks what the
+// extension shows, and here every file of every one of those database folders must be unchanged.
+const UNTRUSTED_TESTS_DIR = path.join(TESTS_DIR, 'untrusted');
+
+/** Every file below `dir` with its size and mtime (what "nothing written" compares). */
+function filesOf(dir) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) { out.push(`${p}/`); walk(p); } else { const st = statSync(p); out.push(`${p} ${st.size} ${st.mtimeMs}`); }
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+async function seedUntrustedWorkspace(root) {
+  const WiseJSON = createRequire(path.join(ROOT, 'package.json'))(path.join(ROOT, 'dist', 'wise-json.js'));
+  const ws = path.join(root, 'workspace');
+  const folders = { inside: path.join(ws, '.wisejson'), absolute: path.join(root, 'outside-abs'), relative: path.join(root, 'outside-rel'), linked: path.join(root, 'outside-linked') };
+  for (const dir of Object.values(folders)) {
+    const db = new WiseJSON(dir);
+    await db.init();
+    await (await db.collection('notes')).insert({ _id: 'seeded', text: 'written before VS Code opened' });
+    await db.close();
+  }
+  symlinkSync(folders.linked, path.join(ws, 'link-out'));
+  mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+  writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'wisejson.databases': ['.wisejson', folders.absolute, '../outside-rel', 'link-out'] }, null, 2));
+  return { ws, folders };
+}
+
+async function runUntrusted() {
+  const root = path.join(tmp, 'untrusted');
+  const d = Object.fromEntries(['server-data', 'user-data', 'extensions'].map((k) => [k, path.join(root, k)]));
+  for (const dir of Object.values(d)) mkdirSync(dir, { recursive: true });
+  const { ws, folders } = await seedUntrustedWorkspace(root);
+  const before = Object.values(folders).map(filesOf);
+  say('starting a second VS Code server with workspace trust on (the workspace opens in Restricted Mode)');
+  const trustServer = await startVsCodeServer({
+    paths, dirs: d, cwd: root, workspaceTrust: true,
+    onOutput: (chunk) => { serverLog.write(chunk); if (VERBOSE) process.stderr.write(`[server untrusted] ${chunk}`); },
+    onExit: () => {},
+  });
+  cleanups.push(() => stopGroup(trustServer.proc.pid));
+  let code;
+  try {
+    code = await runSuite({ vscodeServer: trustServer, folder: ws, testsDir: UNTRUSTED_TESTS_DIR, label: 'untrusted suite', shotFile: 'workbench-untrusted.png' });
+  } finally {
+    await stopGroup(trustServer.proc.pid);
+  }
+  const after = Object.values(folders).map(filesOf);
+  const changed = Object.keys(folders).filter((k, i) => JSON.stringify(before[i]) !== JSON.stringify(after[i]));
+  if (changed.length > 0) {
+    say(`FAILED: files changed in the database folders ${changed.join(', ')} of an untrusted workspace`);
+    return 1;
+  }
+  say(`untrusted workspace: not a byte written in the ${Object.keys(folders).length} database folders its settings name`);
   return code;
 }
 
@@ -215,6 +284,7 @@ try {
 
   let code = 0;
   if (RUN_SUITE) code = await runSuite();
+  if (RUN_SUITE && code === 0) code = await runUntrusted();
   if (RUN_UI && code === 0) {
     phase = 'ui';
     const { runUiChecks } = await import('./ui.mjs');

@@ -246,14 +246,12 @@ export class DatabaseRegistry implements vscode.Disposable {
 }
 
 /**
- * The `wisejson.databases` setting of a workspace folder. In Restricted Mode VS Code hides a
- * restricted setting's workspace value, so it is read with inspect(): the folders it names are
- * still listed (inside ones read-only, outside ones as needing trust).
+ * The `wisejson.databases` setting of a workspace folder. It is deliberately not a restricted
+ * setting (VS Code would hide its workspace value in Restricted Mode, and nothing could say why
+ * a folder is not shown): the registry applies trust itself (folder-access.ts).
  */
 export function configuredDatabases(folder: vscode.WorkspaceFolder): string[] {
-  const config = vscode.workspace.getConfiguration('wisejson', folder.uri);
-  const i = config.inspect<unknown>('databases');
-  const value = vscode.workspace.isTrusted ? config.get<unknown>('databases') : i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue ?? i?.defaultValue;
+  const value = vscode.workspace.getConfiguration('wisejson', folder.uri).get<unknown>('databases');
   if (!Array.isArray(value)) return [DEFAULT_DATABASE];
   return value.filter((v): v is string => typeof v === 'string' && v.trim() !== '');
 }

@@ -1,0 +1,55 @@
+/**
+ * Restricted Mode: the workspace's `.vscode/settings.json` names the workspace's own `.wisejson`,
+ * an absolute folder outside, a `../` folder outside and a symlink that points outside. Only the
+ * first opens, read-only; the others are listed as needing trust, with the reason; nothing can
+ * be created. (That nothing was written is checked by run.mjs, which compares every file.)
+ */
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { DatabaseNode, FolderNode, MessageNode, TreeNode } from '../../../src/extension/tree/database-tree-nodes';
+import { extensionApi, waitFor, workspaceFolder } from '../helpers';
+
+describe('extension: an untrusted workspace', () => {
+  it('is not trusted (the suite runs in Restricted Mode)', () => {
+    assert.equal(vscode.workspace.isTrusted, false);
+  });
+
+  it('opens the workspace\'s own database read-only: readable, every write refused', async () => {
+    const api = await extensionApi();
+    const db = await waitFor('the workspace database to open', () => api._internals.registry.list().find((d) => d.setting === '.wisejson'));
+    assert.equal(db.readOnly, true);
+    const notes = await db.db.collection('notes');
+    assert.equal((await notes.getById('seeded'))?.text, 'written before VS Code opened');
+    await assert.rejects(notes.insert({ _id: 'x' }), (e: unknown) => (e as { code?: string }).code === 'READ_ONLY');
+    assert.equal(api._internals.registry.list().length, 1, 'no other database is open');
+  });
+
+  it('lists every folder outside the workspace as needing trust, with the reason, in the tree too', async () => {
+    const api = await extensionApi();
+    const folder = workspaceFolder();
+    const failures = await waitFor('the outside folders to be listed', () => {
+      const f = api._internals.registry.failures(folder);
+      return f.length === 3 ? f : undefined;
+    }).catch((err: Error) => {
+      const setting = vscode.workspace.getConfiguration('wisejson', folder.uri).inspect('databases');
+      throw new Error(`${err.message}; listed: ${JSON.stringify(api._internals.registry.failures(folder))}; the setting: ${JSON.stringify(setting)}`);
+    });
+    for (const f of failures) {
+      assert.equal(f.kind, 'needs-trust', f.setting);
+      assert.match(f.reason, /outside the workspace folder.*Trust the workspace/, f.setting);
+    }
+    assert.match(failures.find((f) => f.setting === 'link-out')!.reason, /resolves to /);
+    const tree = api._internals.tree;
+    const [root] = (await tree.getChildren()) as FolderNode[];
+    const children = (await tree.getChildren(root)) as TreeNode[];
+    const db = children.find((n) => n.kind === 'database') as DatabaseNode;
+    assert.equal((await tree.getTreeItem(db)).description, 'read-only (workspace not trusted)');
+    const messages = children.filter((n) => n.kind === 'message') as MessageNode[];
+    assert.deepEqual(messages.map((m) => m.text).sort(), failures.map((f) => `${f.setting}: needs workspace trust`).sort());
+  });
+
+  it('creates no database and adds none', async () => {
+    const api = await extensionApi();
+    await assert.rejects(api._internals.registry.add(workspaceFolder(), 'new-db'), /not trusted/);
+  });
+});
