@@ -374,6 +374,14 @@ export async function runUiChecks(ctx) {
     //    module that is not built in this VS Code server).
     await runCommand(page, 'Developer: Show Running Extensions');
     const extRow = page.locator('.runtime-extensions-editor .monaco-list-row').filter({ has: page.locator('.name', { hasText: /^(WiseJSON|wisejson\.wisejson-vscode)$/ }) }).first();
+    // The list is sorted by activation time and only renders the rows in view: a quick
+    // activation puts WiseJSON below the fold, so scroll down until its row is rendered.
+    await page.locator('.runtime-extensions-editor .monaco-list-row').first().waitFor({ state: 'visible', timeout: WAIT });
+    for (let i = 0; i < 40 && !(await extRow.isVisible()); i++) {
+      await page.locator('.runtime-extensions-editor .monaco-list-row').first().hover();
+      await page.mouse.wheel(0, 300);
+      await sleep(100);
+    }
     await extRow.waitFor({ state: 'visible', timeout: WAIT });
     const actEl = extRow.locator('.activation-time');
     await actEl.waitFor({ state: 'visible', timeout: WAIT });
