@@ -11,7 +11,8 @@ import { CommandRegistrar } from './commands/register-command';
 import { registerSyncCommands } from './commands/sync-commands';
 import { DatabaseRegistry } from './databases/database-registry';
 import { registerDocuments } from './documents/document-editors';
-import { connectDevServer } from './sync/dev-server';
+import { connectDevServer, grantDevServerConsent } from './sync/dev-server';
+import { SyncConsent } from './sync/sync-consent';
 import { SyncController } from './sync/sync-controller';
 import { ApiKeyStore } from './sync/sync-settings';
 import { SyncStatusBar } from './sync/sync-status-bar';
@@ -38,7 +39,7 @@ function compose(context: vscode.ExtensionContext) {
   const registry = new DatabaseRegistry(log);
   context.subscriptions.push(registry);
   const keys = new ApiKeyStore(context.secrets);
-  const sync = new SyncController(registry, keys, log);
+  const sync = new SyncController(registry, keys, log, new SyncConsent(context.workspaceState));
   context.subscriptions.push(keys, sync);
 
   const tree = new DatabaseTreeProvider(registry);
@@ -75,7 +76,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<WiseJS
   const started = performance.now();
   const internals = compose(context);
   // Opening the databases reads their files: done after activation so the window is not held up.
-  void internals.registry.refresh().then(async () => {
+  void grantDevServerConsent(internals.sync.consent).catch((err) => internals.log.warn(`npm start's sync consent: ${String(err)}`)).then(() => internals.registry.refresh()).then(async () => {
     internals.log.info(`WiseJSON ${context.extension.packageJSON.version as string}: ${internals.registry.list().length} database(s) open`);
     await connectDevServer(internals.log);
   });

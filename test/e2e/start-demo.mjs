@@ -440,6 +440,9 @@ try {
     badConsole.length === 0 && !/Cannot find module|failed to activate|Activating extension/i.test(toasts) && badLogs.length === 0,
     `${extHostText.length} console lines, ${logs.length} log file(s)${logs.length ? ` (${logs.map((f) => path.relative(demoDir, f)).slice(0, 4).join(', ')}…)` : ' (VS Code writes none here: its log writer is a native module)'}${badConsole.length ? `; console: ${badConsole[0]}` : ''}${badLogs.length ? `; in ${badLogs.join(', ')}` : ''}`);
 
+  check('no question about sync turned on by settings: npm start\'s own connection is the consent',
+    !/turn on WiseJSON sync/.test(toasts), toasts.trim() ? `notifications: ${toasts.trim().split('\n')[0].slice(0, 120)}` : 'no notification');
+
   // 4. Ctrl+C.
   await ctrlC(first, ports);
   await closeChromium(chromium);

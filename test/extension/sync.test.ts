@@ -115,6 +115,44 @@ describe('extension: sync with a real server, SecretStorage and the status bar',
     assert.equal(database.db.getSyncStatus(), null);
   });
 
+  it('sync turned on by settings alone waits for consent, once per folder and server; Enable Sync is consent', async () => {
+    const api = await extensionApi();
+    const bar = await statusBar();
+    const folder = workspaceFolder();
+    const other = await SyncServer.start();
+    try {
+      // As a committed .vscode/settings.json would: sync on, a server the user holds a key for.
+      await api._internals.keys.set(other.url, other.apiKey);
+      const settings = vscode.workspace.getConfiguration('wisejson.sync', folder.uri);
+      await settings.update('serverUrl', other.url, vscode.ConfigurationTarget.WorkspaceFolder);
+      await settings.update('dataset', 'consent', vscode.ConfigurationTarget.WorkspaceFolder);
+      await settings.update('enabled', true, vscode.ConfigurationTarget.WorkspaceFolder);
+      await api._internals.sync.applyAll();
+      const state = api._internals.sync.state(database);
+      assert.equal(state.kind, 'needs-consent');
+      assert.equal(database.db.getSyncStatus(), null, 'nothing syncs before the answer');
+      await waitFor('the status bar to wait for the OK', () => bar.state === 'needs-consent');
+      assert.equal(api._internals.sync.consent.get(folder, other.url), undefined);
+      // Declined: still nothing, and the Sync view says how to allow it.
+      await api._internals.sync.consent.set(folder, other.url, 'declined');
+      await api._internals.sync.applyAll();
+      const declined = api._internals.sync.state(database);
+      assert.deepEqual(declined, { kind: 'needs-consent', serverUrl: other.url, declined: true });
+      assert.equal(database.db.getSyncStatus(), null);
+      const head = await fetch(`${other.url}/v1/datasets/consent/changes?since=0`, { headers: { authorization: `Bearer ${other.apiKey}`, 'sync-protocol': '1' } });
+      const body = (await head.json()) as { head?: number; code?: string };
+      assert.ok(head.status === 404 || body.head === 0, `not a request carried data to the server: ${head.status} ${JSON.stringify(body)}`);
+      // The user's own Enable Sync is the consent.
+      await vscode.commands.executeCommand('wisejson.enableSync', { folder: folder.uri, serverUrl: other.url, dataset: 'consent', apiKey: other.apiKey });
+      assert.equal(api._internals.sync.consent.get(folder, other.url), 'allowed');
+      await waitFor('sync on', () => database.db.getSyncStatus() !== null);
+      await vscode.commands.executeCommand('wisejson.disableSync', folder.uri);
+    } finally {
+      await api._internals.keys.clear(other.url);
+      await other.stop();
+    }
+  });
+
   it('a server that does not answer: offline, with the write pending', async () => {
     const bar = await statusBar();
     const down = await SyncServer.start();

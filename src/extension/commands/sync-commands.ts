@@ -69,6 +69,8 @@ export function registerSyncCommands(commands: CommandRegistrar, registry: Datab
       if (apiKey === undefined) return false;
     }
     if (apiKey !== undefined) await sync.keys.set(serverUrl, apiKey.trim());
+    // The user's own command is the consent settings-started sync would ask for.
+    await sync.consent.set(folder, serverUrl, 'allowed');
     await writeSyncSettings(folder, { serverUrl, dataset: dataset.trim(), enabled: true });
     await sync.applyAll();
     await vscode.window.withProgress(

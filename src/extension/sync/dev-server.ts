@@ -6,7 +6,19 @@
  * file of the workspace ever holds it. Without those variables this does nothing.
  */
 import * as vscode from 'vscode';
+import type { SyncConsent } from './sync-consent';
 import { readSyncSettings } from './sync-settings';
+
+/**
+ * npm start's connection is the user's consent to sync with its server: recorded for every
+ * workspace folder before the databases open, so that settings a previous npm start wrote never
+ * raise the settings-started-sync question (sync-consent.ts) for it.
+ */
+export async function grantDevServerConsent(consent: SyncConsent, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const serverUrl = env.WISEJSON_DEV_SERVER_URL;
+  if (!serverUrl || !env.WISEJSON_DEV_API_KEY || !vscode.workspace.isTrusted) return;
+  for (const folder of vscode.workspace.workspaceFolders ?? []) await consent.set(folder, serverUrl, 'allowed');
+}
 
 export async function connectDevServer(log: vscode.LogOutputChannel, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const serverUrl = env.WISEJSON_DEV_SERVER_URL;

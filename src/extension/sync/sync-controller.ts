@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { SyncStatus } from '../../sync/sync-manager';
 import type { DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
+import { SyncConsent } from './sync-consent';
 import { ApiKeyStore, normalizeServerUrl, readSyncSettings } from './sync-settings';
 
 /** Where sync stands for one database, as the UI shows it. */
@@ -14,6 +15,8 @@ export type DatabaseSyncState =
   | { kind: 'untrusted' }
   | { kind: 'no-key'; serverUrl: string }
   | { kind: 'bad-config'; message: string }
+  /** Settings turn sync on, and the user has not (yet) said yes for this folder and server. */
+  | { kind: 'needs-consent'; serverUrl: string; declined: boolean }
   | { kind: 'on'; status: SyncStatus; running: boolean };
 
 export class SyncController implements vscode.Disposable {
@@ -28,7 +31,10 @@ export class SyncController implements vscode.Disposable {
   private applying: Promise<void> = Promise.resolve();
   private fireTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly registry: DatabaseRegistry, readonly keys: ApiKeyStore, private readonly log: vscode.LogOutputChannel) {
+  /** Folder + URL pairs asked about in this window (one question each, however often settings apply). */
+  private readonly asked = new Set<string>();
+
+  constructor(private readonly registry: DatabaseRegistry, readonly keys: ApiKeyStore, private readonly log: vscode.LogOutputChannel, readonly consent: SyncConsent) {
     this.disposables.push(
       this.changed,
       registry.onDidChangeDatabases(() => void this.applyAll()),
@@ -74,6 +80,13 @@ export class SyncController implements vscode.Disposable {
         problem = { kind: 'bad-config', message: vscode.l10n.t('The sync server URL "{0}" is not a URL; fix wisejson.sync.serverUrl.', s.serverUrl) };
       }
     }
+    if (!problem) {
+      const answer = this.consent.get(database.folder, s.serverUrl);
+      if (answer !== 'allowed') {
+        problem = { kind: 'needs-consent', serverUrl: normalizeServerUrl(s.serverUrl), declined: answer === 'declined' };
+        if (answer === undefined) this.askConsent(database.folder, normalizeServerUrl(s.serverUrl));
+      }
+    }
     const signature = problem ? null : `${normalizeServerUrl(s.serverUrl)}|${s.dataset}|${s.intervalMs}`;
     const current = this.applied.get(database.id) ?? null;
     if (current !== null && current !== signature) {
@@ -95,6 +108,31 @@ export class SyncController implements vscode.Disposable {
       this.problems.set(database.id, { kind: 'bad-config', message: (err as Error).message });
       this.log.error(`enabling sync for ${database.id} failed: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Asks once per window whether the workspace settings may start sync of `folder` with
+   * `serverUrl` (the key the user holds for it would be sent there). The answer is kept.
+   */
+  private askConsent(folder: vscode.WorkspaceFolder, serverUrl: string): void {
+    const key = `${folder.uri.toString()}\u0000${serverUrl}`;
+    if (this.asked.has(key)) return;
+    this.asked.add(key);
+    this.log.info(`waiting for consent: the settings of ${folder.name} turn on sync with ${serverUrl}`);
+    const allow = vscode.l10n.t('Allow');
+    const decline = vscode.l10n.t('Don\'t Allow');
+    void vscode.window
+      .showWarningMessage(
+        vscode.l10n.t('The workspace settings of "{0}" turn on WiseJSON sync with {1}: its databases and your API key for that server would be sent there. Allow it?', folder.name, serverUrl),
+        allow,
+        decline,
+      )
+      .then(async (answer) => {
+        if (answer === undefined) return; // dismissed: asked again in the next window, or run Enable Sync
+        await this.consent.set(folder, serverUrl, answer === allow ? 'allowed' : 'declined');
+        this.log.info(`sync with ${serverUrl} for ${folder.name}: ${answer === allow ? 'allowed' : 'declined'}`);
+        await this.applyAll();
+      });
   }
 
   state(database: OpenDatabase): DatabaseSyncState {

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { DatabaseRegistry } from '../databases/database-registry';
 import type { DatabaseSyncState, SyncController } from './sync-controller';
 
-export type StatusBarState = 'hidden' | 'off' | 'synced' | 'syncing' | 'pending' | 'offline' | 'error' | 'no-key';
+export type StatusBarState = 'hidden' | 'off' | 'synced' | 'syncing' | 'pending' | 'offline' | 'error' | 'no-key' | 'needs-consent';
 
 export class SyncStatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
@@ -37,6 +37,10 @@ export class SyncStatusBar implements vscode.Disposable {
     if (states.some((s) => s.state.kind === 'no-key' || s.state.kind === 'bad-config')) {
       this.state = 'no-key';
       text = `$(key) ${vscode.l10n.t('WiseJSON: API key needed')}`;
+      background = new vscode.ThemeColor('statusBarItem.warningBackground');
+    } else if (on.length === 0 && states.some((s) => s.state.kind === 'needs-consent' && !s.state.declined)) {
+      this.state = 'needs-consent';
+      text = `$(shield) ${vscode.l10n.t('WiseJSON: sync waits for your OK')}`;
       background = new vscode.ThemeColor('statusBarItem.warningBackground');
     } else if (on.length === 0) {
       this.state = 'off';
@@ -89,6 +93,10 @@ export function describe(state: DatabaseSyncState): string {
     case 'untrusted': return vscode.l10n.t('sync disabled in an untrusted workspace');
     case 'no-key': return vscode.l10n.t('no API key for {0}: run WiseJSON: Set API Key', state.serverUrl);
     case 'bad-config': return state.message;
+    case 'needs-consent':
+      return state.declined
+        ? vscode.l10n.t('sync with {0} declined for this workspace: run WiseJSON: Enable Sync to allow it', state.serverUrl)
+        : vscode.l10n.t('the workspace settings turn on sync with {0}: waiting for your OK (or run WiseJSON: Enable Sync)', state.serverUrl);
     case 'on': {
       const s = state.status;
       const parts = [`${s.url} (${s.dataset})`, state.running ? vscode.l10n.t('syncing') : s.state];
