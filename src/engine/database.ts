@@ -74,6 +74,8 @@ export class WiseJSON extends EventEmitter {
   private readonly handles = new Map<string, Collection>();
   private wal!: WriteAheadLog;
   private lock!: WriteLock;
+  /** Read only: the last read failed part-way, so the next follow reloads everything. */
+  private readOnlyReload = false;
   private initPromise: Promise<void> | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -494,11 +496,14 @@ export class WiseJSON extends EventEmitter {
     try {
       if (this.options.readOnly) {
         // No lock to take: a reload reads the newest checkpoint (written atomically) and the log.
-        // A log with no segment yet (or left closed by a failed reload) is read again whole once
-        // it has segments.
-        const r = this.wal.isOpen ? await this.wal.catchUp((rec) => this.state.applyRecord(rec, events), false) : 'reload';
-        if (r === 'reload' && (this.wal.isOpen || (await listSegments(this.walDir).catch(() => [])).length > 0)) {
+        // A writer's checkpoint may remove segments while we read them: a reload that failed
+        // (or any failed read) leaves the log position unrelated to the state, so the next tick
+        // reloads again until one succeeds. A log with no segment yet is read once it has one.
+        const r = this.readOnlyReload || !this.wal.isOpen ? 'reload' : await this.wal.catchUp((rec) => this.state.applyRecord(rec, events), false);
+        if (r === 'reload' && (this.readOnlyReload || this.wal.isOpen || (await listSegments(this.walDir).catch(() => [])).length > 0)) {
+          this.readOnlyReload = true;
           events.push(...(await this.loadFromDisk()));
+          this.readOnlyReload = false;
           this.emit('reloaded');
         }
       } else if ((await this.wal.catchUp((rec) => this.state.applyRecord(rec, events), false)) === 'reload') {
@@ -511,6 +516,7 @@ export class WiseJSON extends EventEmitter {
         this.emit('reloaded');
       }
     } catch (err) {
+      if (this.options.readOnly) this.readOnlyReload = true;
       this.emit('warning', err);
     } finally {
       this.walBusy = false;

@@ -72,6 +72,8 @@ export class WriteAheadLog {
   private extending: Promise<void> | null = null;
   /** The LSN of the last record applied. */
   lastLsn = 0;
+  /** The next segment's first LSN, when a seal was read before that segment existed. */
+  private sealedTo: number | null = null;
   /** Bytes appended by anyone since the last checkpoint, as far as this process knows. */
   bytesSinceCheckpoint = 0;
   recordsSinceCheckpoint = 0;
@@ -126,6 +128,7 @@ export class WriteAheadLog {
         // sealed nothing, which our writers never do. Treat as damage.
         throw new CorruptionError(chain[i].file, this.offset, 'segment ends without a seal but a later segment exists');
       }
+      if (isLast && sealedTo !== null && this.readOnly) this.sealedTo = sealedTo; // its next segment is not there yet
       if (isLast && sealedTo !== null && !this.readOnly) {
         // Crash after sealing, before creating the next segment.
         await this.openSegment({ startLsn: sealedTo, file: path.join(this.dir, segmentName(sealedTo)) }, true);
@@ -142,7 +145,9 @@ export class WriteAheadLog {
   async catchUp(apply: (rec: LogRecord) => void, locked: boolean): Promise<CatchUpResult> {
     if (this.fd === null) throw new StorageError('The log is not open.');
     for (;;) {
-      const next = await this.readSegment(apply, locked ? 'tail-locked' : 'tail');
+      // A seal read earlier whose next segment did not exist yet: look for it again.
+      const next = this.sealedTo ?? (await this.readSegment(apply, locked ? 'tail-locked' : 'tail'));
+      this.sealedTo = null;
       if (next === null) return 'ok';
       const file = path.join(this.dir, segmentName(next));
       let exists = true;
@@ -157,7 +162,12 @@ export class WriteAheadLog {
         // (we create it if we hold the lock), or a checkpoint removed it after we fell behind.
         const segments = await listSegments(this.dir);
         if (segments.some((s) => s.startLsn > next)) return 'reload';
-        if (!locked) return 'ok';
+        if (!locked) {
+          // The writer sealed this segment and has not created the next one yet: the position
+          // is past the seal, so remember where to go on (reading again would find nothing).
+          this.sealedTo = next;
+          return 'ok';
+        }
       }
       try {
         await this.openSegment({ startLsn: next, file }, !exists);
