@@ -310,6 +310,8 @@ export class WiseJSON extends EventEmitter {
   write<T>(build: (ctx: WriteContext) => T): Promise<T> {
     if (this.closed || this.closing) return Promise.reject(new DatabaseClosedError(`Database ${this.dbPath}`));
     if (this.options.readOnly) return Promise.reject(new ReadOnlyError(this.dbPath));
+    // connect() returns the database before init (WiseJSON's lazy init): the first write opens it.
+    if (!this.meta) return this.init().then(() => this.write(build));
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ build, resolve: resolve as (v: unknown) => void, reject });
@@ -725,6 +727,7 @@ export class WiseJSON extends EventEmitter {
   flushToDisk(): Promise<void> {
     if (this.closed) return Promise.reject(new DatabaseClosedError(`Database ${this.dbPath}`));
     if (this.options.readOnly) return Promise.reject(new ReadOnlyError(this.dbPath));
+    if (!this.meta) return this.init().then(() => this.flushToDisk());
     return new Promise<void>((resolve, reject) => {
       this.checkpointWanted.push({ resolve, reject });
       this.kick();

@@ -13,6 +13,13 @@ export class WiseJSONError extends Error {
   }
 }
 
+/**
+ * WiseJSON's name for errors of configuration, options or API use: every `ValidationError` (a bad
+ * option, argument, query or document) and `SyncConfigError` is one, so code written for
+ * WiseJSON that catches `ConfigurationError` keeps working. Not thrown itself.
+ */
+export abstract class ConfigurationError extends WiseJSONError {}
+
 /** A document violates a unique index. Nothing was written. */
 export class UniqueConstraintError extends WiseJSONError {
   readonly fieldName: string;
@@ -30,7 +37,7 @@ export class UniqueConstraintError extends WiseJSONError {
 }
 
 /** Input that is not acceptable: a non-object document, a bad query operator, a bad option. */
-export class ValidationError extends WiseJSONError {
+export class ValidationError extends ConfigurationError {
   constructor(message: string, code = 'VALIDATION') {
     super(code, message);
   }
@@ -95,7 +102,7 @@ export class TransactionError extends WiseJSONError {
 }
 
 /** A sync setting that cannot work (no URL or key, a bad URL or dataset, two servers for one collection). */
-export class SyncConfigError extends WiseJSONError {
+export class SyncConfigError extends ConfigurationError {
   constructor(message: string) {
     super('SYNC_CONFIG', message);
   }

@@ -14,11 +14,17 @@ export type { SyncApiClient } from '../sync/api-client';
 export {
   WiseJSONError, UniqueConstraintError, ValidationError, CollectionNameError, DocumentNotFoundError,
   CorruptionError, DatabaseClosedError, TransactionError, StorageError, LockError, SyncConfigError, ReadOnlyError,
+  ConfigurationError,
 } from './errors';
+export { SyncManager } from '../sync/sync-manager';
+/** WiseJSON's name for the HTTP sync client: `new apiClient(baseUrl, apiKey)`, for `enableSync({ apiClient })`. */
+export { HttpSyncApiClient as apiClient } from '../sync/api-client';
 
-/** Opens (creating if needed) the database at `dbPath`; resolves once it is ready. */
-export async function connect(dbPath: string, options?: WiseJSONOptions): Promise<WiseJSON> {
-  const db = new WiseJSON(dbPath, options);
-  await db.init();
-  return db;
+/**
+ * The database at `dbPath`, returned at once (as in WiseJSON): it opens (creating the folder if
+ * needed) on first use, or on `await db.init()`. `await connect(...)` works too: it is the same
+ * database, not yet opened.
+ */
+export function connect(dbPath: string, options?: WiseJSONOptions): WiseJSON {
+  return new WiseJSON(dbPath, options);
 }

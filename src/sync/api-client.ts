@@ -71,9 +71,14 @@ export class HttpSyncApiClient implements SyncApiClient {
     return this.send('POST', path, body);
   }
 
+  /** Closes the connections. Idempotent: a client passed to enableSync is closed with the database too. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.dispatcher.close();
   }
+
+  private closed = false;
 
   private async send(method: 'GET' | 'POST', path: string, body: unknown): Promise<unknown> {
     const url = new URL(path.replace(/^\//, ''), this.base);
