@@ -12,7 +12,7 @@ import { Condition, indexableConditions, isEqCondition } from './query/plan';
 import { FieldIndex } from './state/field-index';
 import { compileProjection } from './query/projection';
 import { compileSort } from './query/sort';
-import { applyPatch, applyUpdate } from './query/update';
+import { applyUpdate, replaceDocument } from './query/update';
 import { writeFileAtomic } from './storage/fsutil';
 import { CollectionState } from './state/collection-state';
 import { ChangeEvent } from './state/database-state';
@@ -165,7 +165,7 @@ export class Collection {
       const c = this.target(ctx);
       const old = ctx.live(c, id);
       if (!old) return null;
-      return this.replaceWith(ctx, c, old, applyPatch(old, patch, ctx.nowIso));
+      return this.replaceWith(ctx, c, old, applyUpdate(old, patch, ctx.nowIso));
     }).then((doc) => {
       if (doc) this.counters.updates++;
       return doc;
@@ -196,12 +196,32 @@ export class Collection {
     });
   }
 
-  /** Applies `update` to the first document matching `filter`. */
+  /**
+   * Replaces the first document matching `filter` by `body` (MongoDB's replaceOne): fields not in
+   * `body` are gone; `_id` and `createdAt` stay, `updatedAt` is set. `body` has no operators.
+   */
+  replaceOne(filter: Query<Doc>, body: Record<string, unknown>): Promise<UpdateResult> {
+    return this.filteredWrite(filter, body, (ctx, match) => {
+      const c = this.target(ctx);
+      const [old] = this.select(c, filter, match, ctx.now, 1);
+      if (!old) return { matchedCount: 0, modifiedCount: 0 };
+      const next = this.replaceWith(ctx, c, old, replaceDocument(old, body, ctx.nowIso));
+      return { matchedCount: 1, modifiedCount: next !== old ? 1 : 0 };
+    }).then((r) => {
+      this.counters.updates += r.modifiedCount;
+      return r;
+    });
+  }
+
+  /**
+   * Applies `update` to the first document matching `filter`: its `$operators`, or without
+   * operators a merge of its top-level fields (WiseJSON's semantics; replacement is replaceOne).
+   */
   updateOne(filter: Query<Doc>, update: Record<string, unknown>): Promise<UpdateResult> {
     return this.updateWhere(filter, update, 1);
   }
 
-  /** Applies `update` to every document matching `filter`, atomically. */
+  /** Applies `update` (operators, or a merge of fields) to every document matching `filter`, atomically. */
   updateMany(filter: Query<Doc>, update: Record<string, unknown>): Promise<UpdateResult> {
     return this.updateWhere(filter, update, Infinity);
   }

@@ -2,7 +2,9 @@ import type { WiseJSON } from './database';
 import { deepFreeze, Doc, isPlainObject, prepareNewDocument, toJsonDocument, validateId } from './document';
 import { TransactionError, UniqueConstraintError, ValidationError } from './errors';
 import { validateCollectionName } from './options';
-import { applyPatch } from './query/update';
+import { compileQuery, Query } from './query/match';
+import { applyUpdate, replaceDocument } from './query/update';
+import { CollectionState } from './state/collection-state';
 import { WriteContext } from './state/write-context';
 
 type Step = (ctx: WriteContext) => unknown;
@@ -68,19 +70,42 @@ export class TransactionCollection {
     });
   }
 
+  /** Merges `patch` into the document `id` (or applies its `$operators`), as `collection.update`. */
   update(id: string, patch: Record<string, unknown>): Promise<void> {
     if (!isPlainObject(patch)) return Promise.reject(new ValidationError(`Transaction: update(id, patch) on "${this.name}" expects patch to be an object.`));
     return this.record((ctx) => {
       const c = ctx.collection(this.name);
       const old = ctx.live(c, id);
-      if (!old) return null;
-      const next: Record<string, unknown> = { ...applyPatch(old, patch, ctx.nowIso), _id: old._id };
-      if (old._v !== undefined) next._v = old._v;
-      else delete next._v;
-      const doc = deepFreeze(toJsonDocument(next, this.name));
-      ctx.put(c, doc);
-      return doc;
+      return old ? this.store(ctx, c, old, applyUpdate(old, patch, ctx.nowIso)) : null;
     });
+  }
+
+  /** Replaces the first document matching `filter` by `body` (`_id` and `createdAt` stay), as `collection.replaceOne`. */
+  replaceOne(filter: Query<Doc>, body: Record<string, unknown>): Promise<void> {
+    let match: (d: Doc) => boolean;
+    try {
+      match = compileQuery(filter);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.record((ctx) => {
+      const c = ctx.collection(this.name);
+      for (const d of c.values()) {
+        const old = ctx.live(c, d._id);
+        if (old && match(old)) return this.store(ctx, c, old, replaceDocument(old, body, ctx.nowIso));
+      }
+      return null;
+    });
+  }
+
+  /** Stores the new version of `old` (its `_id` and sync version `_v` kept). */
+  private store(ctx: WriteContext, c: CollectionState, old: Doc, updated: Record<string, unknown>): Doc {
+    const next: Record<string, unknown> = { ...updated, _id: old._id };
+    if (old._v !== undefined) next._v = old._v;
+    else delete next._v;
+    const doc = deepFreeze(toJsonDocument(next, this.name));
+    ctx.put(c, doc);
+    return doc;
   }
 
   remove(id: string): Promise<void> {

@@ -53,7 +53,10 @@ export function isOperatorUpdate(update: unknown): boolean {
 }
 
 /**
- * Applies an operator update, or replaces the body when `update` has no operators.
+ * Applies an operator update or, when `update` has no operators, merges its top-level fields
+ * into the document (WiseJSON's semantics for `update`, `updateOne`, `updateMany` and
+ * `findOneAndUpdate`: each field of `update` replaces that field; a field set to `undefined` is
+ * removed; the other fields stay). Whole-document replacement is {@link replaceDocument}.
  *
  * Operators (all take `{ "dot.path": argument, ... }`):
  * `$set` (`undefined` as value = `$unset`), `$unset`, `$inc`/`$mul` (number argument; a missing
@@ -75,7 +78,7 @@ export function isOperatorUpdate(update: unknown): boolean {
  *   paths, or an operator that would change `_id`/`createdAt`.
  */
 export function applyUpdate(doc: object, update: object, nowIso: string): Doc {
-  if (!isOperatorUpdate(update)) return replaceBody(doc as Doc, update as Doc, nowIso);
+  if (!isOperatorUpdate(update)) return mergeFields(doc as Doc, update as Doc, nowIso);
   const spec = update as Record<string, unknown>;
   const current = doc as Doc;
   for (const op of Object.keys(spec)) {
@@ -97,15 +100,24 @@ export function applyUpdate(doc: object, update: object, nowIso: string): Doc {
 }
 
 /**
- * WiseJSON's `collection.update(id, patch)`: a shallow merge where each top-level field of `patch`
- * replaces the field of the document (a field set to `undefined` is removed). `_id`, `createdAt`
- * and `updatedAt` in the patch are ignored; `updatedAt` becomes `nowIso`. A patch whose keys are
- * `$operators` is delegated to {@link applyUpdate}.
- * @throws ValidationError if `patch` is not a plain object or mixes operators and plain fields.
+ * `replaceOne(filter, body)`: the document becomes `body` (MongoDB's replacement). `_id` and
+ * `createdAt` keep their old values and `updatedAt` becomes `nowIso`; those fields in `body` are
+ * ignored, and `undefined` fields are dropped.
+ * @throws ValidationError if `body` is not a plain object or has a top-level `$` name (which would
+ *   read as an operator).
  */
-export function applyPatch(doc: object, patch: object, nowIso: string): Doc {
-  if (isOperatorUpdate(patch)) return applyUpdate(doc, patch, nowIso);
-  const out: Doc = { ...(doc as Doc) };
+export function replaceDocument(doc: object, body: object, nowIso: string): Doc {
+  if (!isPlainObject(body)) throw new ValidationError(`Invalid replacement ${safeJson(body)}: a replacement must be a document like { "name": "x" }.`);
+  const ops = Object.keys(body).filter((k) => k.startsWith('$'));
+  if (ops.length > 0) {
+    throw new ValidationError(`Invalid replacement: it has operator-like fields (${ops.join(', ')}). A replacement is a whole document without operators; to apply operators use updateOne.`);
+  }
+  return replaceBody(doc as Doc, body as Doc, nowIso);
+}
+
+/** The no-operator update: a shallow merge of `patch`'s top-level fields (see {@link applyUpdate}). */
+function mergeFields(doc: Doc, patch: Doc, nowIso: string): Doc {
+  const out: Doc = { ...doc };
   const src = patch as Record<string, unknown>;
   for (const key of Object.keys(src)) {
     if (PROTECTED.has(key) || key === 'updatedAt') continue;
@@ -113,7 +125,7 @@ export function applyPatch(doc: object, patch: object, nowIso: string): Doc {
     if (v === undefined) delete out[key];
     else defineField(out, key, cloneJson(v));
   }
-  return finish(out, doc as Doc, nowIso);
+  return finish(out, doc, nowIso);
 }
 
 // ---------------------------------------------------------------------------------------------

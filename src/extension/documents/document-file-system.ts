@@ -349,7 +349,8 @@ export class DocumentFileSystem implements vscode.FileSystemProvider, vscode.Dis
       const collection = await database.db.collection(ref.collection);
       if (await collection.getById(ref.id)) {
         if (!options.overwrite) throw vscode.FileSystemError.FileExists(uri);
-        const result = await collection.updateOne({ _id: ref.id }, body);
+        // The editor holds the whole document: saving replaces it (fields deleted in the editor go).
+        const result = await collection.replaceOne({ _id: ref.id }, body);
         if (result.matchedCount === 1) return;
       }
       if (!options.create) throw vscode.FileSystemError.FileNotFound(notFoundMessage(uri, ref));

@@ -65,6 +65,23 @@ describe('api: transactions', () => {
     assert.deepEqual(ids(await (await db.collection('b')).getAll()), ['b3']);
   });
 
+  it('update merges fields (as in WiseJSON); replaceOne replaces the document, by any filter', async () => {
+    const c = await t.db.collection('people');
+    await c.insertMany([{ _id: 'p1', name: 'Ann', age: 30, city: 'Oslo' }, { _id: 'p2', name: 'Bo', age: 40 }]);
+    const tx = t.db.beginTransaction();
+    await tx.collection('people').update('p1', { age: 31 });
+    await tx.collection('people').replaceOne({ name: 'Bo' }, { name: 'Bo', role: 'admin' });
+    await tx.commit();
+    const p1 = (await c.getById('p1'))!;
+    assert.deepEqual([p1.name, p1.age, p1.city], ['Ann', 31, 'Oslo']);
+    const p2 = (await c.getById('p2'))!;
+    assert.deepEqual([p2.name, p2.role, p2.age], ['Bo', 'admin', undefined]);
+    const bad = t.db.beginTransaction();
+    await bad.collection('people').replaceOne({ _id: 'p1' }, { $set: { age: 1 } });
+    await assert.rejects(bad.commit(), /operator/);
+    assert.equal((await c.getById('p1'))!.age, 31);
+  });
+
   it('unique checks inside a transaction see its earlier steps', async () => {
     const u = await t.db.collection('u');
     await u.createIndex('email', { unique: true });

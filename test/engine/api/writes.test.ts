@@ -75,12 +75,28 @@ describe('api: filtered writes', () => {
       assert.deepEqual(await (await t.db.collection('items')).getAll(), before);
     });
 
-    it('a replacement document keeps _id and createdAt', async () => {
+    it('replaceOne replaces the document and keeps _id and createdAt', async () => {
       const c = await seeded();
       const old = await c.getById('a');
-      assert.deepEqual(await c.updateOne({ _id: 'a' }, { name: 'apricot', _id: 'x', createdAt: 'never' }), { matchedCount: 1, modifiedCount: 1 });
+      assert.deepEqual(await c.replaceOne({ _id: 'a' }, { name: 'apricot', _id: 'x', createdAt: 'never' }), { matchedCount: 1, modifiedCount: 1 });
       const doc = await c.getById('a');
       assert.deepEqual({ ...doc, updatedAt: 0 }, { _id: 'a', name: 'apricot', createdAt: old!.createdAt, updatedAt: 0 });
+      assert.deepEqual(await c.replaceOne({ _id: 'nope' }, { name: 'x' }), { matchedCount: 0, modifiedCount: 0 });
+      await assert.rejects(c.replaceOne({ _id: 'a' }, { $set: { name: 'x' } }), ValidationError);
+    });
+
+    it('updateOne, updateMany and findOneAndUpdate without operators merge the fields, as in WiseJSON', async () => {
+      const c = await seeded();
+      const a = (await c.getById('a'))!;
+      assert.deepEqual(await c.updateOne({ _id: 'a' }, { even: true, _id: 'x' }), { matchedCount: 1, modifiedCount: 1 });
+      const merged = (await c.getById('a'))!;
+      for (const k of Object.keys(a)) if (k !== 'updatedAt') assert.deepEqual(merged[k], a[k], `${k} kept`);
+      assert.equal(merged.even, true);
+      const kinds = (await c.find({})).map((d) => d.kind);
+      await c.updateMany({}, { checked: 1 });
+      assert.deepEqual((await c.find({})).map((d) => [d.kind, d.checked]), kinds.map((k) => [k, 1]));
+      const next = await c.findOneAndUpdate({ _id: 'a' }, { note: 'n' });
+      assert.deepEqual([next!.note, next!.even, next!.checked], ['n', true, 1]);
     });
 
     it('rejects a bad update or filter without writing', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { applyPatch, applyUpdate, isOperatorUpdate } from '../../../src/engine/query/update';
+import { applyUpdate, isOperatorUpdate, replaceDocument } from '../../../src/engine/query/update';
 import { ValidationError } from '../../../src/engine/errors';
 
 function deepFreeze<T>(v: T): T {
@@ -213,30 +213,49 @@ describe('query/update', () => {
     });
   });
 
-  describe('replacement', () => {
+  // Replacement is replaceOne's (replaceDocument); an update without operators merges (below).
+  describe('replaceDocument', () => {
+    const rep = (body: object, doc: object = base()): Record<string, unknown> => replaceDocument(doc, body, NOW);
     it('replaces the body, keeps _id and createdAt, ignores attempts to change them', () => {
-      const out = upd({ other: 1, _id: 'hack', createdAt: 'x', updatedAt: 'y', nested: { a: [1] } });
+      const out = rep({ other: 1, _id: 'hack', createdAt: 'x', updatedAt: 'y', nested: { a: [1] } });
       assert.deepEqual(out, { _id: 'id1', other: 1, nested: { a: [1] }, createdAt: '2020-01-01T00:00:00.000Z', updatedAt: NOW });
-      assert.deepEqual(upd({}), { _id: 'id1', createdAt: '2020-01-01T00:00:00.000Z', updatedAt: NOW });
+      assert.deepEqual(rep({}), { _id: 'id1', createdAt: '2020-01-01T00:00:00.000Z', updatedAt: NOW });
     });
 
     it('copies the replacement body', () => {
       const body = { list: [1] };
-      const out = upd(body);
+      const out = rep(body);
       body.list.push(2);
       assert.deepEqual(out.list, [1]);
     });
 
     it('does not invent _id/createdAt that were absent', () => {
-      const out = applyUpdate(deepFreeze({ a: 1 }), { b: 2 }, NOW);
+      const out = replaceDocument(deepFreeze({ a: 1 }), { b: 2 }, NOW);
       assert.deepEqual(out, { b: 2, updatedAt: NOW });
+    });
+
+    it('refuses operators and non-objects', () => {
+      invalid(() => rep({ $set: { a: 1 } }), 'operator');
+      invalid(() => rep('x' as unknown as object), 'replacement');
     });
   });
 
-  describe('applyPatch', () => {
+  describe('an update without operators merges (WiseJSON)', () => {
+    it('keeps the fields it does not name', () => {
+      const out = upd({ other: 1, _id: 'hack', createdAt: 'x' });
+      const doc = base();
+      assert.equal(out.other, 1);
+      assert.equal(out.name, doc.name);
+      assert.equal(out._id, 'id1');
+      assert.equal(out.createdAt, '2020-01-01T00:00:00.000Z');
+      assert.deepEqual(upd({}), { ...doc, updatedAt: NOW });
+    });
+  });
+
+  describe('applyUpdate without operators (the former applyPatch)', () => {
     it('merges top-level fields shallowly', () => {
       const doc = base();
-      const out = applyPatch(doc, { name: 'Bea', address: { city: 'Bergen' }, extra: [1], n: undefined, _id: 'x', createdAt: 'y', updatedAt: 'z' }, NOW);
+      const out = applyUpdate(doc, { name: 'Bea', address: { city: 'Bergen' }, extra: [1], n: undefined, _id: 'x', createdAt: 'y', updatedAt: 'z' }, NOW);
       assert.equal(JSON.stringify(doc), SNAPSHOT);
       assert.equal(out.name, 'Bea');
       assert.deepEqual(out.address, { city: 'Bergen' }); // replaced, not merged
@@ -249,13 +268,13 @@ describe('query/update', () => {
     });
 
     it('delegates operator patches and refuses mixes', () => {
-      assert.equal(applyPatch(base(), { $inc: { n: 1 } }, NOW).n, 6);
-      invalid(() => applyPatch(base(), { $inc: { n: 1 }, name: 'x' }, NOW), 'mixes');
-      invalid(() => applyPatch(base(), 'x' as unknown as object, NOW), 'object');
+      assert.equal(applyUpdate(base(), { $inc: { n: 1 } }, NOW).n, 6);
+      invalid(() => applyUpdate(base(), { $inc: { n: 1 }, name: 'x' }, NOW), 'mixes');
+      invalid(() => applyUpdate(base(), 'x' as unknown as object, NOW), 'object');
     });
 
     it('keeps a "__proto__" key a plain field', () => {
-      const out = applyPatch(base(), JSON.parse('{"__proto__": {"polluted": 1}}'), NOW);
+      const out = applyUpdate(base(), JSON.parse('{"__proto__": {"polluted": 1}}'), NOW);
       assert.ok(Object.prototype.hasOwnProperty.call(out, '__proto__'));
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
       assert.equal(Object.getPrototypeOf(out), Object.prototype);
