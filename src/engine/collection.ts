@@ -257,6 +257,17 @@ export class Collection {
     });
   }
 
+  /**
+   * WiseJSON's `removeMany(predicate)`: removes every document for which `predicate(doc)` is
+   * true, atomically; resolves with how many were removed.
+   */
+  removeMany(predicate: (doc: Doc) => boolean): Promise<number> {
+    if (typeof predicate !== 'function') {
+      return Promise.reject(new ValidationError(`Collection "${this.name}": removeMany(predicate) expects a function, e.g. removeMany((doc) => doc.done === true); for a query object use deleteMany.`));
+    }
+    return this.deleteMany(predicate as Query<Doc>).then((r) => r.deletedCount);
+  }
+
   /** Removes the first document matching `filter`. */
   deleteOne(filter: Query<Doc>): Promise<DeleteResult> {
     return this.deleteWhere(filter, 1);

@@ -55,6 +55,19 @@ export class CollectionNameError extends ValidationError {
   }
 }
 
+/** `createIndex` over an index of the other type (standard vs unique). Nothing was changed. */
+export class IndexConflictError extends ValidationError {
+  readonly fieldName: string;
+  constructor(collection: string, fieldName: string, existing: 'standard' | 'unique') {
+    const wanted = existing === 'unique' ? 'standard' : 'unique';
+    super(
+      `Collection "${collection}" already has a ${existing} index on "${fieldName}"; a ${wanted} one cannot replace it in place. Drop it first (collection.dropIndex(${JSON.stringify(fieldName)}), or Drop Index in VS Code), then create the ${wanted} index.`,
+      'INDEX_CONFLICT',
+    );
+    this.fieldName = fieldName;
+  }
+}
+
 /** An operation on a document that does not exist, where existence is required. */
 export class DocumentNotFoundError extends WiseJSONError {
   readonly collection: string;

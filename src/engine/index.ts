@@ -14,7 +14,7 @@ export type { SyncApiClient } from '../sync/api-client';
 export {
   WiseJSONError, UniqueConstraintError, ValidationError, CollectionNameError, DocumentNotFoundError,
   CorruptionError, DatabaseClosedError, TransactionError, StorageError, LockError, SyncConfigError, ReadOnlyError,
-  ConfigurationError,
+  ConfigurationError, IndexConflictError,
 } from './errors';
 export { SyncManager } from '../sync/sync-manager';
 /** WiseJSON's name for the HTTP sync client: `new apiClient(baseUrl, apiKey)`, for `enableSync({ apiClient })`. */

@@ -68,6 +68,21 @@ describe('extension: commands', function () {
     assert.equal(await notes.count(), 1);
   });
 
+  it('Create Index over an index of the other type says to drop it first; Drop Index drops it', async () => {
+    const api = await extensionApi();
+    const notes = await api._internals.registry.get(dbId)!.db.collection('notes');
+    const before = failures.length;
+    await vscode.commands.executeCommand('wisejson.createIndex', ref('notes'), { field: 'title', unique: false });
+    assert.equal(failures.length, before + 1);
+    assert.match(failures[failures.length - 1].message, /already has a unique index on "title".*Drop it first/);
+    assert.deepEqual((await notes.getIndexes()).map((i) => [i.fieldName, i.type]), [['title', 'unique']]);
+    assert.equal(await vscode.commands.executeCommand('wisejson.dropIndex', ref('notes'), 'title'), 'title');
+    assert.deepEqual(await notes.getIndexes(), []);
+    assert.equal(await vscode.commands.executeCommand('wisejson.createIndex', ref('notes'), { field: 'title', unique: false }), 'title');
+    assert.deepEqual((await notes.getIndexes()).map((i) => [i.fieldName, i.type]), [['title', 'standard']]);
+    failures.splice(before);
+  });
+
   it('Export Collection writes JSON; Import Collection appends it to another collection', async () => {
     const api = await extensionApi();
     const db = api._internals.registry.get(dbId)!.db;

@@ -1,4 +1,5 @@
 import { Doc, isExpired, serialize } from '../document';
+import { IndexConflictError } from '../errors';
 import { HybridLogicalClock } from '../../sync/hlc';
 import { deletedKey, describeChange, OutboxOp, setCursorOf, versionOf } from './sync-state';
 import { Op } from '../storage/records';
@@ -196,12 +197,11 @@ export class WriteContext {
   createIndex(c: CollectionState, def: IndexDefinition): void {
     const previous = c.indexes.get(def.field);
     if (previous && previous.unique === def.unique) return;
+    // As in WiseJSON: changing an index's type is an explicit drop, then a create.
+    if (previous) throw new IndexConflictError(c.name, def.field, previous.unique ? 'unique' : 'standard');
     c.addIndex(def); // throws on a unique collision, changing nothing
     this.ops.push({ o: 'idx', c: c.name, f: def.field, u: def.unique });
-    this.undo.push(() => {
-      c.dropIndex(def.field);
-      if (previous) c.addIndex(previous.definition);
-    });
+    this.undo.push(() => c.dropIndex(def.field));
   }
 
   dropIndex(c: CollectionState, field: string): boolean {

@@ -129,6 +129,29 @@ export function registerDatabaseCommands(commands: CommandRegistrar, registry: D
     return field.trim();
   });
 
+  commands.register('wisejson.dropIndex', async (arg?: unknown, field?: string) => {
+    const target = await resolveCollection(registry, arg);
+    if (!target) return undefined;
+    const coll = await target.database.db.collection(target.name);
+    const indexes = await coll.getIndexes();
+    if (indexes.length === 0) {
+      void vscode.window.showInformationMessage(vscode.l10n.t('{0} has no index.', target.name));
+      return undefined;
+    }
+    let chosen = field;
+    if (chosen === undefined) {
+      const pick = await vscode.window.showQuickPick(
+        indexes.map((i) => ({ label: i.fieldName, description: i.type === 'unique' ? vscode.l10n.t('unique') : vscode.l10n.t('standard') })),
+        { title: vscode.l10n.t('Drop which index of {0}?', target.name) },
+      );
+      if (!pick) return undefined;
+      chosen = pick.label;
+    }
+    if (!(await coll.dropIndex(chosen))) throw new CommandError('no_index', vscode.l10n.t('{0} has no index on {1}.', target.name, chosen));
+    void vscode.window.showInformationMessage(vscode.l10n.t('Index on {0}.{1} dropped.', target.name, chosen));
+    return chosen;
+  });
+
   commands.register('wisejson.exportCollection', async (arg?: unknown, target?: unknown) => {
     const c = await resolveCollection(registry, arg);
     if (!c) return undefined;

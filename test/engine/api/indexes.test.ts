@@ -1,6 +1,6 @@
 /** Indexes: management, unique constraints, persistence, and index-vs-scan equivalence. */
 import assert from 'node:assert/strict';
-import { Collection, UniqueConstraintError, ValidationError } from '../../../src/engine';
+import { Collection, ConfigurationError, IndexConflictError, UniqueConstraintError, ValidationError } from '../../../src/engine';
 import { ids, useTmpDb } from './tmpdb';
 
 function isUnique(field: string, value: unknown): (err: unknown) => boolean {
@@ -34,7 +34,7 @@ describe('api: indexes', () => {
       assert.deepEqual((await c.getIndexes()).map((i) => i.fieldName), ['email', 'address.city']);
     });
 
-    it('creating the same index twice is a no-op; changing uniqueness replaces it', async () => {
+    it('creating the same index twice is a no-op; changing its type throws (as in WiseJSON) until it is dropped', async () => {
       const c = await t.db.collection('c');
       await c.insertMany([{ k: 1 }, { k: 2 }]);
       await c.createIndex('k');
@@ -42,9 +42,15 @@ describe('api: indexes', () => {
       await c.createIndex('k');
       assert.equal(t.walBytes(), before);
       assert.deepEqual(await c.getIndexes(), [{ fieldName: 'k', type: 'standard' }]);
+      await assert.rejects(c.createIndex('k', { unique: true }), (e: unknown) =>
+        e instanceof IndexConflictError && e.code === 'INDEX_CONFLICT' && e instanceof ConfigurationError && /Drop it first/.test(e.message));
+      assert.equal(t.walBytes(), before, 'nothing written');
+      assert.deepEqual(await c.getIndexes(), [{ fieldName: 'k', type: 'standard' }]);
+      assert.equal(await c.dropIndex('k'), true);
       await c.createIndex('k', { unique: true });
       assert.deepEqual(await c.getIndexes(), [{ fieldName: 'k', type: 'unique' }]);
       await assert.rejects(c.insert({ k: 1 }), isUnique('k', 1));
+      await assert.rejects(c.createIndex('k'), IndexConflictError);
     });
 
     it('rejects an empty field name', async () => {
@@ -185,9 +191,9 @@ describe('api: indexes', () => {
       assert.equal(t.walBytes(), wal);
       assert.deepEqual(await k.getIndexes(), []);
       await k.insert({ _id: '4', v: 'dup' });
-      // A standard index on the field keeps being standard after a failed upgrade.
+      // A standard index on the field stays standard: changing its type needs a drop first.
       await k.createIndex('v');
-      await assert.rejects(k.createIndex('v', { unique: true }), UniqueConstraintError);
+      await assert.rejects(k.createIndex('v', { unique: true }), IndexConflictError);
       assert.deepEqual(await k.getIndexes(), [{ fieldName: 'v', type: 'standard' }]);
       assert.deepEqual(ids(await k.find({ v: 'dup' })), ['1', '3', '4']);
       const k2 = await (await t.reopen()).collection('k');

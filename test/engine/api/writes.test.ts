@@ -99,6 +99,16 @@ describe('api: filtered writes', () => {
       assert.deepEqual([next!.note, next!.even, next!.checked], ['n', true, 1]);
     });
 
+    it('removeMany(predicate) removes what the function selects, atomically, and returns the count (WiseJSON)', async () => {
+      const c = await seeded();
+      assert.equal(await c.removeMany((d) => d.kind === 'veg'), 2);
+      assert.deepEqual((await c.find({})).map((d) => d._id).sort(), ['a', 'b']);
+      assert.equal(await c.removeMany(() => false), 0);
+      await assert.rejects(c.removeMany({ kind: 'fruit' } as unknown as (d: Record<string, unknown>) => boolean), /expects a function/);
+      await t.reopen();
+      assert.equal(await (await t.db.collection('items')).count(), 2);
+    });
+
     it('rejects a bad update or filter without writing', async () => {
       const c = await seeded();
       const before = await c.getAll();
