@@ -98,6 +98,28 @@ const { WiseJSONError, ConfigurationError, UniqueConstraintError } = root;
     ].join('\n'));
   });
 
+  it('updates without operators merge, removeMany counts, an index of the other type throws (WiseJSON 6 semantics)', async () => {
+    // What WiseJSON 6's collection code does (wise-json/collection/query-ops.js, ops.js, indexes.js).
+    const out = await runScript(`
+const { connect } = require('wise-json-db');
+const db = connect(require('path').join(__dirname, 'data'));
+(async () => {
+  const nums = await db.getCollection('nums');
+  await nums.insertMany([1, 2, 3, 4].map((n) => ({ _id: 'n' + n, n, label: 'x' + n })));
+  await nums.updateMany((d) => d.n % 2 === 0, { even: true });
+  await nums.updateOne({ _id: 'n1' }, { odd: true });
+  const got = await nums.findOneAndUpdate({ _id: 'n3' }, { odd: true });
+  console.log((await nums.getAll()).map((d) => [d._id, d.n, d.label, d.even ?? d.odd].join(':')).sort().join(' '));
+  console.log('findOneAndUpdate kept', got.label);
+  console.log('removed', await nums.removeMany((d) => d.even === true), 'left', await nums.count());
+  await nums.createIndex('label');
+  try { await nums.createIndex('label', { unique: true }); } catch (e) { console.log('index type change:', e.constructor.name); }
+  await db.close();
+})().catch((e) => { console.error(e); process.exit(1); });
+`, dir);
+    assert.equal(out, 'n1:1:x1:true n2:2:x2:true n3:3:x3:true n4:4:x4:true\nfindOneAndUpdate kept x3\nremoved 2 left 2\nindex type change: IndexConflictError\n');
+  });
+
   it('the sync guide (docs/07-sync.md): new apiClient(url, apiKey) from the package root, passed to enableSync', async () => {
     const server = new TestServer();
     await server.start();
