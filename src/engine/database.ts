@@ -346,6 +346,7 @@ export class WiseJSON extends EventEmitter {
   }
 
   private async commitBatch(batch: PendingWrite[]): Promise<void> {
+    const outboxBefore = this.state.sync.outbox.length;
     const wantCheckpoint = this.checkpointWanted.splice(0, this.checkpointWanted.length);
     let events: ChangeEvent[] = [];
     const done: { w: PendingWrite; ctx: WriteContext; result: unknown }[] = [];
@@ -420,6 +421,7 @@ export class WiseJSON extends EventEmitter {
       d.w.resolve(d.result);
       this.emitChanges(d.ctx.events);
     }
+    if (this.state.sync.outbox.length > outboxBefore) this.outboxGrew();
     if (snapshot) {
       const running = this.writeSnapshot(snapshot);
       this.checkpointRunning = running;
@@ -495,6 +497,7 @@ export class WiseJSON extends EventEmitter {
     if (this.walBusy || this.leaseHeld || this.closed || this.closing || !this.meta) return;
     this.walBusy = true;
     const events: ChangeEvent[] = [];
+    const outboxBefore = this.state.sync.outbox.length;
     try {
       if (this.options.readOnly) {
         // No lock to take: a reload reads the newest checkpoint (written atomically) and the log.
@@ -524,6 +527,8 @@ export class WiseJSON extends EventEmitter {
       this.walBusy = false;
     }
     this.emitChanges(events);
+    // Another process of this database wrote changes to sync; this one may run the sync loop.
+    if (this.state.sync.outbox.length > outboxBefore) this.outboxGrew();
   }
 
   private emitChanges(events: ChangeEvent[]): void {
@@ -538,6 +543,11 @@ export class WiseJSON extends EventEmitter {
   // Sync support (used by src/sync/SyncManager)
 
   private readonly syncManagers = new Map<string, SyncManager>();
+
+  /** New changes wait in the outbox: live sync managers push them at once. */
+  private outboxGrew(): void {
+    for (const m of this.syncManagers.values()) m.onOutboxGrew();
+  }
   /** Set by db.enableSync: new collections sync too. */
   private syncAll: EnableSyncOptions | null = null;
 

@@ -27,6 +27,12 @@ export interface EnableSyncOptions {
   apiClient?: SyncApiClient;
   /** Changes per pull page (the server caps it). Default 1000. */
   pullLimit?: number;
+  /**
+   * Push on write: a local write (or another process's write to this database) starts a sync
+   * cycle at once; writes made while one runs go in the next (batching without a timer).
+   * Default false for now (issue #22 turns it on with the live pull).
+   */
+  live?: boolean;
 }
 
 export type SyncStateName = 'idle' | 'syncing' | 'offline' | 'error' | 'paused' | 'standby';
@@ -127,12 +133,15 @@ export class SyncManager {
 
   /** See {@link SyncStatus.warning}. */
   private readonly warning: { code: string; message: string } | null;
+  /** See {@link EnableSyncOptions.live}. */
+  private readonly live: boolean;
 
   constructor(private readonly db: WiseJSON, readonly url: string, options: EnableSyncOptions) {
     this.apiKey = options.apiKey;
     this.dataset = options.dataset ?? 'default';
     this.pullLimit = options.pullLimit ?? 1000;
     this.client = options.apiClient ?? new HttpSyncApiClient(url, options.apiKey);
+    this.live = options.live === true;
     this.warning = transportWarning(url, options.apiClient !== undefined);
     this.syncLock = new WriteLock(db.dbPath, 10_000, 'sync.lock');
     if (options.syncIntervalMs && options.syncIntervalMs > 0) {
@@ -214,6 +223,20 @@ export class SyncManager {
       });
     }
     return this.queued;
+  }
+
+  /**
+   * The database's outbox grew (a commit here, or another process's write read by this one).
+   * With `live`, starts a cycle for our collections' changes at once; while one runs, the
+   * coalescing of triggerSync puts every write that arrives meanwhile into the next one. A
+   * backoff (offline, 503, Retry-After) or a 401 pause is honoured, as by the interval timer.
+   */
+  onOutboxGrew(): void {
+    if (!this.live || this.stopped || this.state === 'paused') return;
+    if (this.nextRetryAt !== null && Date.now() < this.nextRetryAt) return;
+    const names = this.names();
+    if (!this.db._sync.outbox.some((o) => names.includes(o.coll))) return;
+    void this.triggerSync();
   }
 
   status(collection?: string): SyncStatus {
