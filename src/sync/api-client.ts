@@ -1,4 +1,6 @@
 import { Agent, Dispatcher, ProxyAgent, request } from 'undici';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { PROTOCOL_HEADER } from './protocol';
@@ -50,10 +52,16 @@ export class HttpSyncApiClient implements SyncApiClient {
   private readonly dispatcher: Dispatcher;
   private readonly timeoutMs: number;
 
+  /** Long-polls in flight (aborted by close()). */
+  private readonly polls = new Set<AbortController>();
+  /** A proxy is in use: no long-poll (it would bypass the proxy); sync falls back to the interval. */
+  readonly proxied: boolean;
+
   constructor(url: string, private apiKey: string, options: HttpClientOptions = {}) {
     this.base = new URL(url.endsWith('/') ? url : url + '/');
     this.timeoutMs = options.timeoutMs ?? 30_000;
     const proxy = options.proxy === undefined ? proxyFromEnv(this.base) : options.proxy;
+    this.proxied = !!proxy;
     this.dispatcher = proxy
       ? new ProxyAgent({ uri: proxy, keepAliveTimeout: 30_000 })
       : new Agent({ keepAliveTimeout: 30_000, connections: 4 });
@@ -71,10 +79,52 @@ export class HttpSyncApiClient implements SyncApiClient {
     return this.send('POST', path, body);
   }
 
-  /** Closes the connections. Idempotent: a client passed to enableSync is closed with the database too. */
+  /**
+   * A long-poll GET (`path` carries `wait=`) on its own connection whose socket is unref'd, so an
+   * idle live request never keeps a Node process alive. Resolves with the status and the parsed
+   * body (null when not JSON); rejects on a network error, the deadline, or close().
+   */
+  longPoll(path: string, waitSec: number): Promise<{ status: number; body: unknown }> {
+    if (this.closed) return Promise.reject(new SyncHttpError('network', 'The sync client is closed.', null, true));
+    const url = new URL(path.replace(/^\//, ''), this.base);
+    const abort = new AbortController();
+    this.polls.add(abort);
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+      const req = transport.request(url, {
+        method: 'GET', agent: false, signal: abort.signal, timeout: waitSec * 1000 + this.timeoutMs,
+        headers: { authorization: `Bearer ${this.apiKey}`, [PROTOCOL_HEADER.toLowerCase()]: '1', accept: 'application/json' },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let body: unknown = null;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            body = null;
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+        res.on('error', reject);
+      });
+      req.on('socket', (socket) => socket.unref());
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (err) => reject(new SyncHttpError('network', `Cannot reach the sync server at ${this.base.origin}: ${(err as NodeJS.ErrnoException).code ?? err.message}. Sync retries automatically.`, null, true)));
+      req.end();
+    }).finally(() => this.polls.delete(abort));
+  }
+
+  /** Ends the long-polls in flight (they reject), leaving other requests alone. */
+  endLongPolls(): void {
+    for (const p of this.polls) p.abort();
+  }
+
+  /** Closes the connections and ends any long-poll. Idempotent: a client passed to enableSync is closed with the database too. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const p of this.polls) p.abort();
     await this.dispatcher.close();
   }
 

@@ -66,6 +66,9 @@ export interface SyncErrorEvent {
   id?: string;
 }
 
+/** How long one live request waits for a change (the server caps it at its --max-wait-sec). */
+const LIVE_WAIT_SEC = 25;
+
 /** URLs already warned about (sync:warning insecure_transport): once per URL per process. */
 const warnedUrls = new Set<string>();
 
@@ -135,6 +138,9 @@ export class SyncManager {
   private readonly warning: { code: string; message: string } | null;
   /** See {@link EnableSyncOptions.live}. */
   private readonly live: boolean;
+  /** The live pull's loop (see startLive), and how to wake it from a sleep. */
+  private liveLoop: Promise<void> | null = null;
+  private wakeLive: (() => void) | null = null;
 
   constructor(private readonly db: WiseJSON, readonly url: string, options: EnableSyncOptions) {
     this.apiKey = options.apiKey;
@@ -164,6 +170,7 @@ export class SyncManager {
       throw new SyncConfigError(`Dataset name ${JSON.stringify(this.dataset)} is not valid: use 1-128 letters, digits, "_", "-" or ".".`);
     }
     this.collections.set(collection.name, collection);
+    this.startLive();
     if (this.warning && !warnedUrls.has(this.url)) {
       warnedUrls.add(this.url);
       this.emit('sync:warning', this.warning);
@@ -226,6 +233,66 @@ export class SyncManager {
   }
 
   /**
+   * The live pull (with `live` and the default HTTP client without a proxy): one long-poll per
+   * database for changes after our furthest cursor, on a socket that never keeps the process
+   * alive. When it brings changes (or an error: the cycle sorts out restores, 401 and offline), a
+   * sync cycle pulls them, so they are applied at once. Failures go through the usual backoff,
+   * which the loop waits out; in standby (another process runs this database's sync loop) it
+   * tries to take the sync lock every second, so a closed window's sync is taken over quickly.
+   */
+  private startLive(): void {
+    if (!this.live || this.liveLoop || !(this.client instanceof HttpSyncApiClient) || this.client.proxied) return;
+    const client = this.client;
+    this.liveLoop = (async () => {
+      while (!this.stopped) {
+        if (this.state === 'paused' || this.state === 'error') {
+          // A 401 or a non-retryable error: nothing to poll for until a new key or a write.
+          await this.sleepLive(1000);
+          continue;
+        }
+        const retryIn = this.nextRetryAt === null ? 0 : this.nextRetryAt - Date.now();
+        if (this.state === 'standby' || retryIn > 0) {
+          await this.sleepLive(this.state === 'standby' ? 1000 : retryIn);
+          if (!this.stopped) await this.triggerSync();
+          continue;
+        }
+        const names = this.names();
+        const cursors = names.map((n) => this.db._sync.collections.get(n)).filter((c) => c?.cursor);
+        if (names.length === 0 || cursors.length < names.length) {
+          await this.triggerSync(); // a collection never pulled: a cycle first
+          if (this.state !== 'idle') await this.sleepLive(1000);
+          continue;
+        }
+        const best = cursors.reduce((a, b) => (parseCheckpoint(b!.cursor!)!.v > parseCheckpoint(a!.cursor!)!.v ? b : a))!;
+        const proof = best.proof !== undefined ? `&proof=${encodeURIComponent(best.proof)}` : '';
+        const q = `since=${encodeURIComponent(best.cursor!)}${proof}&limit=1&wait=${LIVE_WAIT_SEC}&colls=${names.map(encodeURIComponent).join(',')}`;
+        let changed = true;
+        try {
+          const r = await client.longPoll(`/v1/datasets/${encodeURIComponent(this.dataset)}/changes?${q}`, LIVE_WAIT_SEC);
+          const page = r.body as { changes?: unknown[]; hasMore?: boolean } | null;
+          changed = r.status !== 200 || !page || (page.changes?.length ?? 0) > 0 || page.hasMore === true;
+        } catch {
+          if (this.stopped) return;
+        }
+        if (changed && !this.stopped) await this.triggerSync();
+      }
+    })();
+  }
+
+  /** Sleeps up to `ms` (unref'd); stop() wakes it. */
+  private sleepLive(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      t.unref();
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeLive = done;
+    });
+  }
+
+  /**
    * The database's outbox grew (a commit here, or another process's write read by this one).
    * With `live`, starts a cycle for our collections' changes at once; while one runs, the
    * coalescing of triggerSync puts every write that arrives meanwhile into the next one. A
@@ -261,6 +328,9 @@ export class SyncManager {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.intervalTimer) clearInterval(this.intervalTimer);
+    if (this.client instanceof HttpSyncApiClient) this.client.endLongPolls();
+    this.wakeLive?.();
+    await this.liveLoop?.catch(() => undefined);
     await this.running?.catch(() => undefined);
     await this.syncLock.releaseLock();
     if (this.client instanceof HttpSyncApiClient) await this.client.close();

@@ -1,10 +1,14 @@
 /**
- * Push on write (`enableSync({ live: true })`): a local write starts a sync cycle at once, writes
- * made while one runs go in the next (batching without a timer), and a backoff is honoured. A
- * real server over HTTP on 127.0.0.1; no triggerSync() anywhere here.
+ * Live sync (`enableSync({ live: true })`): a local write starts a sync cycle at once (push on
+ * write; writes made while one runs go in the next), and one long-poll per database brings other
+ * replicas' changes as they happen. Backoff is honoured, close() ends the long-poll at once, and
+ * the live request never keeps a Node process alive. A real server over HTTP on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { WiseJSON } from '../../src/engine';
 import { KEY, TestServer, tmpDir } from '../server/helpers';
 import { rmDir } from './harness';
@@ -42,8 +46,8 @@ describe('sync: push on write (live)', function () {
     await rmDir(dir);
   });
 
-  const open = async (live: boolean): Promise<WiseJSON> => {
-    db = new WiseJSON(path.join(dir, 'db'));
+  const open = async (live: boolean, name = 'db'): Promise<WiseJSON> => {
+    db = new WiseJSON(path.join(dir, name));
     await db.init();
     await db.collection('notes');
     for (const e of ['sync:start', 'sync:push_success', 'sync:error']) db.on(e, () => events.push(e));
@@ -94,5 +98,68 @@ describe('sync: push on write (live)', function () {
     assert.ok(cycles <= 3, `${cycles} cycles for 21 writes while offline: ${events.join(', ')}`);
     assert.equal(db.getSyncStatus()?.pending, 21);
     assert.equal(db.getSyncStatus()?.state, 'offline');
+  });
+
+  it('another replica\'s write arrives through the live request, without triggerSync (figures printed)', async () => {
+    const a = await open(true, 'a');
+    const b = await open(true, 'b');
+    const others: WiseJSON[] = [a];
+    try {
+      const an = await a.collection('notes');
+      const bn = await b.collection('notes');
+      await until('b is live (its first cycle done)', async () => b.getSyncStatus()?.lastSyncAt !== null && a.getSyncStatus()?.lastSyncAt !== null);
+      const ms: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        const t0 = performance.now();
+        await an.insert({ _id: `live-${i}` });
+        await until(`live-${i} in b`, async () => (await bn.getById(`live-${i}`)) !== null);
+        ms.push(performance.now() - t0);
+      }
+      ms.sort((x, y) => x - y);
+      console.log(`      write in A → visible in B: median ${ms[7].toFixed(1)} ms, min ${ms[0].toFixed(1)}, max ${ms[14].toFixed(1)} (15 writes)`);
+      assert.equal(await bn.count(), 15);
+    } finally {
+      for (const o of others) await o.close();
+    }
+  });
+
+  it('close() ends the live request at once', async () => {
+    const d = await open(true);
+    await until('the live request is open', async () => d.getSyncStatus()?.lastSyncAt !== null);
+    await new Promise((r) => setTimeout(r, 100));
+    await d.close();
+    // The server sees the client go away (499) instead of the long-poll running its 25 s out.
+    await until('the server to see the live request end', async () => server.logs.some((e) => e.path.includes('/changes') && e.status === 499), 5000);
+  });
+
+  it('offline: the live request waits out the backoff (no busy loop)', async () => {
+    const d = await open(true);
+    await until('live', async () => d.getSyncStatus()?.lastSyncAt !== null);
+    await server.stop();
+    await new Promise((r) => setTimeout(r, 1500));
+    const cycles = events.filter((e) => e === 'sync:start').length;
+    assert.ok(cycles <= 5, `${cycles} cycles in 1.5 s while the server is down`);
+    assert.equal(d.getSyncStatus()?.state, 'offline');
+  });
+
+  it('a script that does its work and stops touching the database still exits (the live request is unref\'d)', async () => {
+    const DIST = path.resolve(__dirname, '..', '..', '..', 'dist', 'wise-json.js');
+    const script = path.join(dir, 'script.js');
+    fs.writeFileSync(script, `
+const WiseJSON = require(${JSON.stringify(DIST)});
+(async () => {
+  const db = new WiseJSON(${JSON.stringify(path.join(dir, 'script-db'))});
+  await db.init();
+  const notes = await db.collection('notes');
+  await db.enableSync({ url: ${JSON.stringify(server.url)}, apiKey: ${JSON.stringify(KEY)}, dataset: 'live', live: true });
+  await notes.insert({ _id: 'from-script' });
+  await db.triggerSync();
+  console.log('done');
+  // no close(): the process must still exit on its own
+})();
+`);
+    const { stdout } = await promisify(execFile)(process.execPath, [script], { timeout: 20_000 });
+    assert.equal(stdout, 'done\n');
+    assert.ok((await serverIds(server.url, 'notes')).includes('from-script'));
   });
 });
