@@ -589,7 +589,7 @@ export class Collection {
   getSyncStatus(): SyncStatus {
     const m = this.db._syncManagerOf(this.name);
     if (m) return m.status(this.name);
-    return { enabled: false, state: 'idle', url: null, dataset: null, pending: this.db._sync.outbox.filter((o) => o.coll === this.name).length, lastSyncAt: null, lastError: null, nextRetryAt: null, cursor: this.db._sync.collections.get(this.name)?.cursor ?? null, warning: null };
+    return { enabled: false, state: 'idle', url: null, dataset: null, pending: this.db._sync.outbox.filter((o) => o.coll === this.name).length, lastSyncAt: null, lastError: null, nextRetryAt: null, cursor: this.db._sync.collections.get(this.name)?.cursor ?? null, warning: null, mode: 'manual' };
   }
 
   // --------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ function compose(context: vscode.ExtensionContext) {
   registerSyncCommands(commands, registry, sync);
 
   const storagePaths = { logs: context.logUri.fsPath, global: context.globalStorageUri.fsPath, workspace: context.storageUri?.fsPath };
-  return { log, registry, keys, sync, tree, view, syncView, statusBar, syncEventLog, timeline, documents, commands, storagePaths };
+  return { log, registry, keys, sync, tree, view, syncTree, syncView, statusBar, syncEventLog, timeline, documents, commands, storagePaths };
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<WiseJSONExtensionApi> {

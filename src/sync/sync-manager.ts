@@ -49,6 +49,11 @@ export interface SyncStatus {
   lastError: { code: string; message: string } | null;
   nextRetryAt: string | null;
   cursor: string | null;
+  /**
+   * How changes move: `live` (push on write, one long-poll open), `push` (push on write, pull on
+   * the interval: a proxy or a custom apiClient), `interval`, or `manual` (triggerSync only).
+   */
+  mode: 'live' | 'push' | 'interval' | 'manual';
   /** A standing warning about this sync's set-up (the API key sent over plain http:// to another host), or null. */
   warning: { code: string; message: string } | null;
 }
@@ -320,6 +325,7 @@ export class SyncManager {
       nextRetryAt: this.nextRetryAt ? new Date(this.nextRetryAt).toISOString() : null,
       cursor: collection ? sync.collections.get(collection)?.cursor ?? null : null,
       warning: this.warning,
+      mode: this.liveLoop ? 'live' : this.live ? 'push' : this.intervalTimer ? 'interval' : 'manual',
     };
   }
 

@@ -127,12 +127,21 @@ const quickInput = (page) => page.locator('.quick-input-widget');
 
 /** Runs a command from the palette (F1) as typed by a person: clicks the row with its title. */
 async function runCommand(page, title) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = quickInput(page).locator('input.input');
-  await input.waitFor({ state: 'visible', timeout: WAIT });
-  await page.keyboard.type(title, { delay: 5 });
-  await pickRow(page, title);
+  // A sync cycle may refresh an open editor while the palette is up and close it; then open the
+  // palette again (up to three times) rather than type into the editor.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = quickInput(page).locator('input.input');
+    await input.waitFor({ state: 'visible', timeout: WAIT });
+    await input.fill(`>${title}`);
+    try {
+      await pickRow(page, title, attempt < 3 ? 5000 : WAIT);
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
 }
 
 /** Answers an input box whose title contains `title`: select-all, type, Enter. */
@@ -148,9 +157,9 @@ async function answerInput(page, title, text, { password = false } = {}) {
 }
 
 /** Clicks the quick-pick row whose label is exactly `label`. */
-async function pickRow(page, label) {
+async function pickRow(page, label, timeout = WAIT) {
   const row = quickInput(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(label)}$`) }) }).first();
-  await row.waitFor({ state: 'visible', timeout: WAIT });
+  await row.waitFor({ state: 'visible', timeout });
   await row.click();
 }
 

@@ -83,6 +83,28 @@ describe('extension: sync with a real server, SecretStorage and the status bar',
     }
   });
 
+  it('live by default: another replica\'s write shows here with no Sync Now, and the Sync view says live', async () => {
+    const api = await extensionApi();
+    assert.equal(database.db.getSyncStatus()?.mode, 'live');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wisejson-ext-live-'));
+    const other = await api.connect(dir);
+    try {
+      const notes = await other.collection('notes');
+      notes.enableSync({ url: server.url, apiKey: server.apiKey, dataset: 'e2e' });
+      await notes.insert({ _id: 'live-1', text: 'pushed by another replica' });
+      const t0 = Date.now();
+      await notes.triggerSync();
+      const mine = await database.db.collection('notes');
+      await waitFor('the live change to arrive', async () => (await mine.getById('live-1'))?.text === 'pushed by another replica', 10_000);
+      console.log(`      another replica's write arrived here ${Date.now() - t0} ms after its push started`);
+      const rows = api._internals.syncTree.getChildren({ database }) as { label?: string; value?: string }[];
+      assert.match(rows.find((r) => r.label === 'Mode')?.value ?? '', /^live/);
+    } finally {
+      await other.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a refused key: the status bar shows the error with pending changes; a new key resumes and the timeline has it all', async () => {
     const api = await extensionApi();
     const bar = await statusBar();

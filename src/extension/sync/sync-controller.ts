@@ -87,7 +87,7 @@ export class SyncController implements vscode.Disposable {
         if (answer === undefined) this.askConsent(database.folder, normalizeServerUrl(s.serverUrl));
       }
     }
-    const signature = problem ? null : `${normalizeServerUrl(s.serverUrl)}|${s.dataset}|${s.intervalMs}`;
+    const signature = problem ? null : `${normalizeServerUrl(s.serverUrl)}|${s.dataset}|${s.intervalMs}|${s.live}`;
     const current = this.applied.get(database.id) ?? null;
     if (current !== null && current !== signature) {
       await database.db.disableSync();
@@ -101,7 +101,7 @@ export class SyncController implements vscode.Disposable {
     }
     try {
       // Again with the same settings only refreshes the key (a new key resumes a paused sync).
-      await database.db.enableSync({ url: normalizeServerUrl(s.serverUrl), apiKey: key!, dataset: s.dataset, syncIntervalMs: s.intervalMs });
+      await database.db.enableSync({ url: normalizeServerUrl(s.serverUrl), apiKey: key!, dataset: s.dataset, syncIntervalMs: s.intervalMs, live: s.live });
       if (current !== signature) this.log.info(`sync on for ${database.id}: ${normalizeServerUrl(s.serverUrl)} dataset ${s.dataset}`);
       this.applied.set(database.id, signature!);
     } catch (err) {

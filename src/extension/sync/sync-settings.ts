@@ -10,6 +10,8 @@ export interface FolderSyncSettings {
   serverUrl: string;
   dataset: string;
   intervalMs: number;
+  /** Live sync (push on write and a long-poll); default on. */
+  live: boolean;
 }
 
 export function readSyncSettings(folder: vscode.WorkspaceFolder): FolderSyncSettings {
@@ -19,6 +21,7 @@ export function readSyncSettings(folder: vscode.WorkspaceFolder): FolderSyncSett
     serverUrl: c.get<string>('serverUrl', '').trim(),
     dataset: c.get<string>('dataset', 'default').trim() || 'default',
     intervalMs: Math.max(1000, c.get<number>('intervalMs', 30_000)),
+    live: c.get<boolean>('live', true),
   };
 }
 

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { DatabaseRegistry } from '../databases/database-registry';
 import type { DatabaseSyncState, SyncController } from './sync-controller';
+import type { SyncStatus } from '../../sync/sync-manager';
 
 export type StatusBarState = 'hidden' | 'off' | 'synced' | 'syncing' | 'pending' | 'offline' | 'error' | 'no-key' | 'needs-consent';
 
@@ -99,12 +100,22 @@ export function describe(state: DatabaseSyncState): string {
         : vscode.l10n.t('the workspace settings turn on sync with {0}: waiting for your OK (or run WiseJSON: Enable Sync)', state.serverUrl);
     case 'on': {
       const s = state.status;
-      const parts = [`${s.url} (${s.dataset})`, state.running ? vscode.l10n.t('syncing') : s.state];
+      const parts = [`${s.url} (${s.dataset})`, state.running ? vscode.l10n.t('syncing') : s.state, describeMode(s.mode)];
       parts.push(vscode.l10n.t('{0} pending', s.pending));
       parts.push(s.lastSyncAt ? vscode.l10n.t('last sync {0}', new Date(s.lastSyncAt).toLocaleTimeString()) : vscode.l10n.t('not synced yet'));
       if (s.lastError) parts.push(vscode.l10n.t('last error: {0} ({1})', s.lastError.message, s.lastError.code));
       return parts.join(' · ');
     }
+  }
+}
+
+/** How changes move, for the Sync view and tooltips. */
+export function describeMode(mode: SyncStatus['mode']): string {
+  switch (mode) {
+    case 'live': return vscode.l10n.t('live: writes pushed at once, one request open for changes');
+    case 'push': return vscode.l10n.t('writes pushed at once, changes pulled on the interval (a proxy is in use)');
+    case 'interval': return vscode.l10n.t('polling on the interval');
+    case 'manual': return vscode.l10n.t('on Sync Now only');
   }
 }
 

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
 import type { SyncController } from './sync-controller';
-import { describe } from './sync-status-bar';
+import { describe, describeMode } from './sync-status-bar';
 
 type SyncNode = { database: OpenDatabase } | { database: OpenDatabase; label: string; value: string; icon: string };
 
@@ -28,6 +28,7 @@ export class SyncTreeProvider implements vscode.TreeDataProvider<SyncNode>, vsco
     const rows: SyncNode[] = [
       { database: node.database, label: vscode.l10n.t('Server'), value: s.url ?? '', icon: 'server' },
       { database: node.database, label: vscode.l10n.t('Dataset'), value: s.dataset ?? '', icon: 'package' },
+      { database: node.database, label: vscode.l10n.t('Mode'), value: describeMode(s.mode), icon: s.mode === 'live' ? 'broadcast' : 'history' },
       { database: node.database, label: vscode.l10n.t('Pending changes'), value: String(s.pending), icon: 'cloud-upload' },
       { database: node.database, label: vscode.l10n.t('Last sync'), value: s.lastSyncAt ? new Date(s.lastSyncAt).toLocaleString() : vscode.l10n.t('never'), icon: 'history' },
     ];
