@@ -73,6 +73,8 @@ export interface SyncErrorEvent {
 
 /** How long one live request waits for a change (the server caps it at its --max-wait-sec). */
 const LIVE_WAIT_SEC = 25;
+/** How often a live manager in standby tries the sync lock (another window may have closed). */
+const STANDBY_RETRY_MS = 400;
 
 /** URLs already warned about (sync:warning insecure_transport): once per URL per process. */
 const warnedUrls = new Set<string>();
@@ -243,7 +245,7 @@ export class SyncManager {
    * alive. When it brings changes (or an error: the cycle sorts out restores, 401 and offline), a
    * sync cycle pulls them, so they are applied at once. Failures go through the usual backoff,
    * which the loop waits out; in standby (another process runs this database's sync loop) it
-   * tries to take the sync lock every second, so a closed window's sync is taken over quickly.
+   * tries to take the sync lock every 0.4 s, so a closed window's sync is taken over within a second.
    */
   private startLive(): void {
     if (!this.live || this.liveLoop || !(this.client instanceof HttpSyncApiClient) || this.client.proxied) return;
@@ -257,7 +259,7 @@ export class SyncManager {
         }
         const retryIn = this.nextRetryAt === null ? 0 : this.nextRetryAt - Date.now();
         if (this.state === 'standby' || retryIn > 0) {
-          await this.sleepLive(this.state === 'standby' ? 1000 : retryIn);
+          await this.sleepLive(this.state === 'standby' ? STANDBY_RETRY_MS : retryIn);
           if (!this.stopped) await this.triggerSync();
           continue;
         }
@@ -265,7 +267,8 @@ export class SyncManager {
         const cursors = names.map((n) => this.db._sync.collections.get(n)).filter((c) => c?.cursor);
         if (names.length === 0 || cursors.length < names.length) {
           await this.triggerSync(); // a collection never pulled: a cycle first
-          if (this.state !== 'idle') await this.sleepLive(1000);
+          const now = this.state as SyncStateName; // changed by the cycle
+          if (now !== 'idle' && now !== 'standby') await this.sleepLive(1000); // standby sleeps below
           continue;
         }
         const best = cursors.reduce((a, b) => (parseCheckpoint(b!.cursor!)!.v > parseCheckpoint(a!.cursor!)!.v ? b : a))!;
