@@ -128,17 +128,11 @@ export class WiseJSON extends EventEmitter {
   private async openReadOnly(): Promise<void> {
     this.lock = new WriteLock(this.dbPath, this.options.lockStaleMs); // never taken
     this.wal = this.newLog();
-    const file = path.join(this.dbPath, 'meta.json');
-    try {
-      this.meta = JSON.parse(await fs.promises.readFile(file, 'utf8')) as DatabaseMeta;
-    } catch (err) {
-      throw new StorageError(
-        isNotFound(err)
-          ? `${this.dbPath} is not a WiseJSON database (it has no meta.json), and a read-only open creates nothing. Open it without { readOnly: true } to create it.`
-          : `Cannot read ${file}: ${(err as Error).message}.`,
-        err,
-      );
+    const meta = await this.readMeta();
+    if (!meta) {
+      throw new StorageError(`${this.dbPath} is not a WiseJSON database (it has no meta.json), and a read-only open creates nothing. Open it without { readOnly: true } to create it.`);
     }
+    this.meta = meta;
     await this.loadFromDisk();
     const follow = setInterval(() => void this.follow(), this.options.followIntervalMs);
     follow.unref();
@@ -178,17 +172,22 @@ export class WiseJSON extends EventEmitter {
     this.emit('initialized');
   }
 
-  private async loadOrCreateMeta(): Promise<DatabaseMeta> {
+  /** meta.json, or null when there is none (a new database). */
+  private async readMeta(): Promise<DatabaseMeta | null> {
     const file = path.join(this.dbPath, 'meta.json');
     try {
       return JSON.parse(await fs.promises.readFile(file, 'utf8')) as DatabaseMeta;
     } catch (err) {
-      if (!isNotFound(err)) {
-        throw new StorageError(`Cannot read ${file}: ${(err as Error).message}. Restore it from a backup, or delete it to give this database a new replica id.`, err);
-      }
+      if (isNotFound(err)) return null;
+      throw new StorageError(`Cannot read ${file}: ${(err as Error).message}. Restore it from a backup, or delete it to give this database a new replica id.`, err);
     }
+  }
+
+  private async loadOrCreateMeta(): Promise<DatabaseMeta> {
+    const existing = await this.readMeta();
+    if (existing) return existing;
     const meta: DatabaseMeta = { format: 1, replicaId: randomBytes(16).toString('hex'), createdAt: new Date().toISOString() };
-    await writeFileAtomic(file, JSON.stringify(meta, null, 2) + '\n');
+    await writeFileAtomic(path.join(this.dbPath, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
     return meta;
   }
 

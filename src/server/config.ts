@@ -52,7 +52,7 @@ export function resolveLimits(partial: Partial<Limits> = {}): Limits {
   const out: Limits = { ...DEFAULT_LIMITS };
   for (const [k, v] of Object.entries(partial) as [keyof Limits, number | undefined][]) {
     if (v === undefined) continue;
-    if (!Object.prototype.hasOwnProperty.call(DEFAULT_LIMITS, k)) throw new ConfigError(`Unknown limit "${k}".`);
+    if (!Object.hasOwn(DEFAULT_LIMITS, k)) throw new ConfigError(`Unknown limit "${k}".`);
     const integer = k !== 'tombstoneRetentionDays' && k !== 'maxWaitSec';
     const min = k === 'tombstoneRetentionDays' || k === 'maxWaitSec' || k === 'maxClockDriftMs' ? 0 : 1;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isSafeInteger(v))) {
@@ -209,7 +209,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     else if (a === '--no-access-log') {
       options.accessLog = false;
       i++;
-    } else if (Object.prototype.hasOwnProperty.call(LIMIT_FLAGS, a)) options.limits![LIMIT_FLAGS[a]] = number(a, value(a));
+    } else if (Object.hasOwn(LIMIT_FLAGS, a)) options.limits![LIMIT_FLAGS[a]] = number(a, value(a));
     // Never echo a positional argument: it could be a key typed in the wrong place.
     else throw new ConfigError(a.startsWith('--') ? `Unknown option: ${a.slice(0, 60)} (see --help).` : `Unexpected argument at position ${i + 1} (see --help).`);
   }

@@ -61,11 +61,9 @@ export function rowKey(coll: string, id: string): string {
   return createHash('sha256').update(coll).update('\u0000').update(id).digest('hex').slice(0, 32);
 }
 
-const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-
 /** `o[k]` when `k` is an own property: a field named "constructor" never reads the prototype. */
 function own<T>(o: Record<string, T> | null | undefined, k: string): T | undefined {
-  return o && hasOwn(o, k) ? o[k] : undefined;
+  return o && Object.hasOwn(o, k) ? o[k] : undefined;
 }
 
 
@@ -160,7 +158,7 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
   let opLostSomething = false;
   for (const [f, w] of writes) {
     const st = own(cur.fs, f);
-    const has = hasOwn(curBody, f);
+    const has = Object.hasOwn(curBody, f);
     const equal = w.unset ? !has : has && jsonEqual(curBody[f], w.value);
     const causal = !st || saw(st);
     const opWins = causal || hlc > st.h;
@@ -210,7 +208,7 @@ function collectWrites(op: Op, cur: DocRow | undefined): Map<string, Write> {
 function currentSide(cur: DocRow, f: string): ConflictSide {
   const st = own(cur.fs, f);
   const body = cur.body ?? {};
-  const side: ConflictSide = hasOwn(body, f) ? { value: body[f] } : { unset: true };
+  const side: ConflictSide = Object.hasOwn(body, f) ? { value: body[f] } : { unset: true };
   if (st) {
     side.hlc = st.h;
     side.origin = st.o;

@@ -52,6 +52,7 @@ export class HttpSyncApiClient implements SyncApiClient {
   private readonly dispatcher: Dispatcher;
   private readonly timeoutMs: number;
 
+  private closed = false;
   /** Long-polls in flight (aborted by close()). */
   private readonly polls = new Set<AbortController>();
   /** A proxy is in use: no long-poll (it would bypass the proxy); sync falls back to the interval. */
@@ -124,11 +125,9 @@ export class HttpSyncApiClient implements SyncApiClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const p of this.polls) p.abort();
+    this.endLongPolls();
     await this.dispatcher.close();
   }
-
-  private closed = false;
 
   private async send(method: 'GET' | 'POST', path: string, body: unknown): Promise<unknown> {
     const url = new URL(path.replace(/^\//, ''), this.base);

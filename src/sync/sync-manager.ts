@@ -264,16 +264,20 @@ export class SyncManager {
           continue;
         }
         const names = this.names();
-        const cursors = names.map((n) => this.db._sync.collections.get(n)).filter((c) => c?.cursor);
-        if (names.length === 0 || cursors.length < names.length) {
+        const cursors = names.map((n) => this.db._sync.collections.get(n)?.cursor ?? null);
+        if (names.length === 0 || cursors.includes(null)) {
           await this.triggerSync(); // a collection never pulled: a cycle first
           const now = this.state as SyncStateName; // changed by the cycle
           if (now !== 'idle' && now !== 'standby') await this.sleepLive(1000); // standby sleeps below
           continue;
         }
-        const best = cursors.reduce((a, b) => (parseCheckpoint(b!.cursor!)!.v > parseCheckpoint(a!.cursor!)!.v ? b : a))!;
-        const proof = best.proof !== undefined ? `&proof=${encodeURIComponent(best.proof)}` : '';
-        const q = `since=${encodeURIComponent(best.cursor!)}${proof}&limit=1&wait=${LIVE_WAIT_SEC}&colls=${names.map(encodeURIComponent).join(',')}`;
+        const best = this.highestCheckpoint(parseCheckpoint(cursors[0]!)?.epoch ?? null);
+        if (!best) {
+          await this.sleepLive(1000); // not reached: cursors[0] is of its own epoch
+          continue;
+        }
+        const proof = best.checkpointProof !== undefined ? `&proof=${encodeURIComponent(best.checkpointProof)}` : '';
+        const q = `since=${encodeURIComponent(best.checkpoint)}${proof}&limit=1&wait=${LIVE_WAIT_SEC}&colls=${names.map(encodeURIComponent).join(',')}`;
         let changed = true;
         try {
           const r = await client.longPoll(`/v1/datasets/${encodeURIComponent(this.dataset)}/changes?${q}`, LIVE_WAIT_SEC);

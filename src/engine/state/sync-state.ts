@@ -109,14 +109,14 @@ export function describeChange(old: Doc | undefined, doc: Doc | undefined): Pick
   let changed = false;
   for (const k of Object.keys(doc)) {
     if (LOCAL_ONLY.has(k)) continue;
-    if (!hasOwn(old, k) || JSON.stringify(old[k]) !== JSON.stringify(doc[k])) {
+    if (!Object.hasOwn(old, k) || JSON.stringify(old[k]) !== JSON.stringify(doc[k])) {
       setOwn(set, k, doc[k]);
       changed = true;
     }
   }
   for (const k of Object.keys(old)) {
     // Own properties only: `"constructor" in doc` is true for every object.
-    if (!LOCAL_ONLY.has(k) && !hasOwn(doc, k)) {
+    if (!LOCAL_ONLY.has(k) && !Object.hasOwn(doc, k)) {
       unset.push(k);
       changed = true;
     }
@@ -132,10 +132,6 @@ export function withoutLocal(doc: Doc): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(doc)) if (!LOCAL_ONLY.has(k)) setOwn(out, k, doc[k]);
   return out;
-}
-
-function hasOwn(o: object, k: string): boolean {
-  return Object.prototype.hasOwnProperty.call(o, k);
 }
 
 export function deletedKey(coll: string, id: string): string {
