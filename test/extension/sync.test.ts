@@ -83,9 +83,12 @@ describe('extension: sync with a real server, SecretStorage and the status bar',
     }
   });
 
-  it('live by default: another replica\'s write shows here with no Sync Now, and the Sync view says live', async () => {
+  it('with wisejson.sync.live on: another replica\'s write shows here with no Sync Now, and the Sync view says live', async () => {
     const api = await extensionApi();
-    assert.equal(database.db.getSyncStatus()?.mode, 'live');
+    const settings = vscode.workspace.getConfiguration('wisejson.sync', workspaceFolder().uri);
+    await settings.update('live', true, vscode.ConfigurationTarget.WorkspaceFolder);
+    await api._internals.sync.applyAll();
+    await waitFor('live sync on', () => database.db.getSyncStatus()?.mode === 'live');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wisejson-ext-live-'));
     const other = await api.connect(dir);
     try {
@@ -100,6 +103,8 @@ describe('extension: sync with a real server, SecretStorage and the status bar',
       const rows = api._internals.syncTree.getChildren({ database }) as { label?: string; value?: string }[];
       assert.match(rows.find((r) => r.label === 'Mode')?.value ?? '', /^live/);
     } finally {
+      await settings.update('live', undefined, vscode.ConfigurationTarget.WorkspaceFolder);
+      await api._internals.sync.applyAll();
       await other.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
