@@ -248,6 +248,8 @@ async function insertThroughUi(page, collection, json) {
   const tab = page.locator('.tabs-container .tab.active', { hasText: /New Document \d+\.json/ });
   await tab.waitFor({ state: 'visible', timeout: WAIT });
   await page.waitForFunction(() => !!document.activeElement?.closest('.editor-instance .monaco-editor'), null, { timeout: WAIT });
+  // The editor can take focus before the provider's template arrives: select all only once it shows.
+  await page.waitForFunction(() => /\{/.test(document.querySelector('.editor-instance .monaco-editor .view-lines')?.textContent ?? ''), null, { timeout: WAIT });
   await page.keyboard.press('ControlOrMeta+A');
   await page.keyboard.press('Backspace');
   // As pasted (typed key by key, the editor's auto-closing brackets and quotes get in the way).
