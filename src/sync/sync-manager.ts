@@ -30,7 +30,9 @@ export interface EnableSyncOptions {
   /**
    * Push on write: a local write (or another process's write to this database) starts a sync
    * cycle at once; writes made while one runs go in the next (batching without a timer).
-   * Default false for now (issue #22 turns it on with the live pull).
+   * With the default HTTP client (no proxy), one long-poll also stays open for the server's
+   * changes, which are applied as they arrive. Default true; `false` syncs only on the interval
+   * and on `triggerSync()`.
    */
   live?: boolean;
 }
@@ -145,6 +147,8 @@ export class SyncManager {
   private readonly warning: { code: string; message: string } | null;
   /** See {@link EnableSyncOptions.live}. */
   private readonly live: boolean;
+  /** When the live request last came back with an answer (null: none yet, or it failed since). */
+  private liveAnsweredAt: number | null = null;
   /** The live pull's loop (see startLive), and how to wake it from a sleep. */
   private liveLoop: Promise<void> | null = null;
   private wakeLive: (() => void) | null = null;
@@ -154,15 +158,18 @@ export class SyncManager {
     this.dataset = options.dataset ?? 'default';
     this.pullLimit = options.pullLimit ?? 1000;
     this.client = options.apiClient ?? new HttpSyncApiClient(url, options.apiKey);
-    this.live = options.live === true;
+    this.live = options.live !== false;
     this.warning = transportWarning(url, options.apiClient !== undefined);
     this.syncLock = new WriteLock(db.dbPath, 10_000, 'sync.lock');
     if (options.syncIntervalMs && options.syncIntervalMs > 0) {
+      const every = options.syncIntervalMs;
       this.intervalTimer = setInterval(() => {
         // Background ticks honour the backoff and Retry-After (only triggerSync() bypasses them).
         if (this.running || (this.nextRetryAt !== null && Date.now() < this.nextRetryAt)) return;
+        // Under a live request that answered within the interval, a tick would be an empty cycle.
+        if (this.liveAnsweredAt !== null && Date.now() - this.liveAnsweredAt < every) return;
         void this.triggerSync();
-      }, options.syncIntervalMs);
+      }, every);
       this.intervalTimer.unref();
     }
   }
@@ -281,9 +288,20 @@ export class SyncManager {
         let changed = true;
         try {
           const r = await client.longPoll(`/v1/datasets/${encodeURIComponent(this.dataset)}/changes?${q}`, LIVE_WAIT_SEC);
-          const page = r.body as { changes?: unknown[]; hasMore?: boolean } | null;
+          const page = r.body as { changes?: Array<{ v?: unknown; coll?: unknown }>; hasMore?: boolean } | null;
+          this.liveAnsweredAt = r.status === 200 ? Date.now() : null;
           changed = r.status !== 200 || !page || (page.changes?.length ?? 0) > 0 || page.hasMore === true;
+          const first = page?.changes?.[0];
+          if (changed && r.status === 200 && page?.changes?.length === 1 && typeof first?.v === 'number' && typeof first.coll === 'string') {
+            // Often a change a cycle of ours already pulled (our own push, seen by the request
+            // open meanwhile): no cycle for it, so the timeline does not fill with empty ones.
+            await this.running?.catch(() => undefined);
+            const cursor = this.db._sync.collections.get(first.coll)?.cursor;
+            const cp = cursor ? parseCheckpoint(cursor) : null;
+            changed = !cp || cp.epoch !== parseCheckpoint(best.checkpoint)?.epoch || cp.v < first.v;
+          }
         } catch {
+          this.liveAnsweredAt = null;
           if (this.stopped) return;
         }
         if (changed && !this.stopped) await this.triggerSync();

@@ -190,13 +190,24 @@ const statusText = (page) => page.evaluate(() => document.querySelector('.status
 
 /** Runs a command from the palette (F1) as typed by a person: clicks the row with its title. */
 async function runCommand(page, title) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  await quickInput(page).locator('input.input').waitFor({ state: 'visible', timeout: WAIT });
-  await page.keyboard.type(title, { delay: 5 });
-  const row = quickInput(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) }).first();
-  await row.waitFor({ state: 'visible', timeout: WAIT });
-  await row.click();
+  // If something takes the focus while the palette is up (it then closes), open it again (up to
+  // three times) rather than type into whatever has the focus.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = quickInput(page).locator('input.input');
+    try {
+      await input.waitFor({ state: 'visible', timeout: WAIT });
+      await input.fill(`>${title}`, { timeout: attempt < 3 ? 5000 : WAIT });
+      const row = quickInput(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) }).first();
+      await row.waitFor({ state: 'visible', timeout: attempt < 3 ? 5000 : WAIT });
+      await row.click();
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      say(`the palette closed before "${title}" was picked (attempt ${attempt}); opening it again`);
+    }
+  }
 }
 
 /** Opens the WiseJSON activity-bar view of a window once its workbench is up. */

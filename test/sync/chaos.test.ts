@@ -498,7 +498,7 @@ describe('sync robustness: chaos proxy in front of the real server', function ()
     const requests = env.proxy.log.length;
     await a.sync();
     assert.equal(env.proxy.log.length, requests, 'no request while paused');
-    a.col.enableSync({ url: env.proxy.url, apiKey: KEY2, dataset: DS });
+    a.col.enableSync({ url: env.proxy.url, apiKey: KEY2, dataset: DS, live: false });
     assert.equal(a.col.getSyncStatus().state, 'idle');
     await env.converge();
   });

@@ -161,6 +161,7 @@ export class Replica {
       dataset: DS,
       pullLimit: this.options.pullLimit,
       syncIntervalMs: this.options.syncIntervalMs,
+      live: false, // the harness decides when each replica syncs
       apiClient: new HttpSyncApiClient(this.url, key, { timeoutMs: this.options.timeoutMs ?? 10_000, proxy: null }),
     });
   }

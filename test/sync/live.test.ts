@@ -46,14 +46,21 @@ describe('sync: push on write (live)', function () {
     await rmDir(dir);
   });
 
-  const open = async (live: boolean, name = 'db'): Promise<WiseJSON> => {
+  const open = async (live: boolean | undefined, name = 'db'): Promise<WiseJSON> => {
     db = new WiseJSON(path.join(dir, name));
     await db.init();
     await db.collection('notes');
     for (const e of ['sync:start', 'sync:push_success', 'sync:error']) db.on(e, () => events.push(e));
-    await db.enableSync({ url: server.url, apiKey: KEY, dataset: 'live', live });
+    await db.enableSync({ url: server.url, apiKey: KEY, dataset: 'live', ...(live === undefined ? {} : { live }) });
     return db;
   };
+
+  it('is the default: enableSync() without `live` pushes on write and keeps the live request', async () => {
+    const notes = await (await open(undefined)).collection('notes');
+    await notes.insert({ _id: 'd1' });
+    await until('d1 on the server', async () => (await serverIds(server.url, 'notes')).includes('d1'));
+    await until('the live request open', async () => db.getSyncStatus()?.mode === 'live');
+  });
 
   it('a write reaches the server without triggerSync', async () => {
     const notes = await (await open(true)).collection('notes');
@@ -65,6 +72,22 @@ describe('sync: push on write (live)', function () {
       return ((await res.json()) as { changes: { doc?: { text?: string } }[] }).changes.some((c) => c.doc?.text === 'changed');
     });
     await until('nothing pending', async () => db.getSyncStatus()?.pending === 0);
+  });
+
+  it('no empty cycles: each write makes one cycle, its echo on the live request none', async () => {
+    const d = await open(true);
+    const notes = await d.collection('notes');
+    await until('the live request open', async () => d.getSyncStatus()?.mode === 'live' && d.getSyncStatus()?.lastSyncAt !== null);
+    const cycles: Array<{ pushed: number; pulled: number }> = [];
+    d.on('sync:success', (e: { pushed: number; pulled: number }) => cycles.push({ pushed: e.pushed, pulled: e.pulled }));
+    for (let i = 0; i < 5; i++) {
+      await notes.insert({ _id: `w${i}` });
+      await until(`w${i} on the server`, async () => (await serverIds(server.url, 'notes')).includes(`w${i}`));
+      await new Promise((r) => setTimeout(r, 150)); // room for an echo cycle, if there were one
+    }
+    const empty = cycles.filter((c) => c.pushed === 0 && c.pulled === 0);
+    assert.deepEqual(empty, [], `cycles: ${JSON.stringify(cycles)}`);
+    assert.ok(cycles.length >= 5 && cycles.length <= 6, `${cycles.length} cycles for 5 writes: ${JSON.stringify(cycles)}`);
   });
 
   it('writes made while a cycle runs go in the next one: 200 concurrent inserts, a few pushes', async () => {

@@ -18,7 +18,7 @@ async function replica(dir: string, url: string, key = KEY): Promise<Replica> {
   for (const name of ['sync:start', 'sync:success', 'sync:error', 'sync:conflict', 'sync:paused', 'sync:resumed', 'sync:rejected']) {
     col.on(name, (payload) => events.push({ name, payload }));
   }
-  col.enableSync({ url, apiKey: key, dataset: 'team' });
+  col.enableSync({ url, apiKey: key, dataset: 'team', live: false }); // each test says when to sync
   return { db, col, events };
 }
 
@@ -94,7 +94,7 @@ describe('sync scenarios (real server, real engines)', function () {
     const col = await offline.collection('notes');
     const errors: unknown[] = [];
     col.on('sync:error', (e) => errors.push(e));
-    col.enableSync({ url: 'http://127.0.0.1:9', apiKey: KEY, dataset: 'team' }); // nothing listens there
+    col.enableSync({ url: 'http://127.0.0.1:9', apiKey: KEY, dataset: 'team', live: false }); // nothing listens there
     for (let i = 0; i < 40; i++) await col.insert({ _id: `o${i}`, i });
     await col.triggerSync();
     assert.ok(errors.length > 0, 'the unreachable server was reported as sync:error');
@@ -117,7 +117,7 @@ describe('sync scenarios (real server, real engines)', function () {
     const err = r.events.find((e) => e.name === 'sync:error')!.payload as { code: string; message: string };
     assert.equal(err.code, 'unauthorized');
     assert.ok(!err.message.includes('wrong-key-000'), 'the key never appears in an error');
-    r.col.enableSync({ url: server.url, apiKey: KEY, dataset: 'team' });
+    r.col.enableSync({ url: server.url, apiKey: KEY, dataset: 'team', live: false });
     assert.ok(r.events.some((e) => e.name === 'sync:resumed'));
     await r.col.triggerSync();
     assert.equal(r.col.getSyncStatus().pending, 0);
