@@ -15,7 +15,7 @@ import { connectDevServer, grantDevServerConsent } from './sync/dev-server';
 import { SyncConsent } from './sync/sync-consent';
 import { SyncController } from './sync/sync-controller';
 import { ApiKeyStore } from './sync/sync-settings';
-import { SyncStatusBar } from './sync/sync-status-bar';
+import { describe, SyncStatusBar, syncStateName } from './sync/sync-status-bar';
 import { SyncTreeProvider } from './sync/sync-tree-provider';
 import { SyncEventLog } from './timeline/sync-event-log';
 import { registerTimeline } from './timeline/timeline-panel';
@@ -56,7 +56,13 @@ function compose(context: vscode.ExtensionContext) {
       if (e.affectsConfiguration('wisejson.timeline.maxEvents')) syncEventLog.setCapacity(vscode.workspace.getConfiguration('wisejson').get<number>('timeline.maxEvents', 1000));
     }),
   );
-  const timeline = registerTimeline(context, syncEventLog, log);
+  const timeline = registerTimeline(context, syncEventLog, log, {
+    lines: () => registry.list().map((d) => {
+      const state = sync.state(d);
+      return { database: d.id, label: `${d.folder.name}/${d.label}`, state: syncStateName(state), text: describe(state) };
+    }),
+    onDidChange: (listener) => vscode.Disposable.from(sync.onDidChangeState(listener), registry.onDidChangeDatabases(() => listener())),
+  });
   const documents = registerDocuments(context, registry, log);
   context.subscriptions.push(documents.onDidInsert((e) => {
     const database = registry.get(e.databaseId);

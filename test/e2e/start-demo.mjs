@@ -7,7 +7,7 @@
 //  2. the extension installed from the .vsix (no extensionDevelopmentPath: the only copy VS Code
 //     can load is the one in the extensions folder) activates: its files are the ones just built,
 //     the WiseJSON view shows .wisejson with notes and tasks, the status bar reaches
-//     "WiseJSON: synced" (npm start's own Enable Sync), Developer: Show Running Extensions shows
+//     "WiseJSON: live" (npm start's own Enable Sync), Developer: Show Running Extensions shows
 //     it activated, and no "Cannot find module" anywhere (extension host console, notifications,
 //     any log file of the demo folder);
 //  3. two windows (two tabs of one Chromium), each on its own database, synced through that
@@ -384,8 +384,8 @@ try {
   const rows1 = await treeRows(w1);
   check('window 1: the WiseJSON view shows .wisejson with notes and tasks',
     (await dbRow(w1).count()) === 1 && rows1.some((r) => r.startsWith('notes ')) && rows1.some((r) => r.startsWith('tasks ')), rows1.join(' | '));
-  await waitForStatus(w1, /WiseJSON: synced/, 60_000);
-  check('window 1: the status bar reaches "WiseJSON: synced" (npm start\'s Enable Sync)', true, await statusText(w1));
+  await waitForStatus(w1, /WiseJSON: live/, 60_000);
+  check('window 1: the status bar reaches "WiseJSON: live" (npm start\'s Enable Sync)', true, await statusText(w1));
 
   await runCommand(w1, 'Developer: Show Running Extensions');
   const extRow = w1.locator('.runtime-extensions-editor .monaco-list-row', { hasText: 'WiseJSON' }).first();
@@ -411,8 +411,8 @@ try {
   await treeRow(w2, 'users ').waitFor({ state: 'visible', timeout: 60_000 });
   const rows2 = await treeRows(w2);
   check('window 2: the WiseJSON view shows .wisejson with users', (await dbRow(w2).count()) === 1 && rows2.some((r) => r.startsWith('users ')), rows2.join(' | '));
-  await waitForStatus(w2, /WiseJSON: synced/, 60_000);
-  check('window 2: the status bar reaches "WiseJSON: synced"', true, await statusText(w2));
+  await waitForStatus(w2, /WiseJSON: live/, 60_000);
+  check('window 2: the status bar reaches "WiseJSON: live"', true, await statusText(w2));
 
   // The demo's sample notes of workspace-a reach workspace-b through the server.
   await w2.waitForFunction(() => /^notes [5-9] documents/.test(document.querySelector('[role="tree"][aria-label="Databases"] .monaco-list-row[aria-label^="notes "]')?.getAttribute('aria-label') ?? ''), null, { timeout: 45_000 })

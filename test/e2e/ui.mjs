@@ -8,7 +8,7 @@
 //  3. The WiseJSON activity-bar entry, the Databases tree with counts, a document opened as a
 //     JSON editor; times expanding the 100k collection until its first row shows (3 runs).
 //  4. WiseJSON: Enable Sync from the palette (folder, URL, dataset, API key in a password box);
-//     the status bar goes sync off → syncing → synced; the key is nowhere on the page.
+//     the status bar goes sync off → syncing → live; the key is nowhere on the page.
 //  5. Developer: Show Running Extensions: WiseJSON's activation time.
 //  6. WiseJSON: Open Sync Timeline: rows and chart in the webview; Trigger Sync adds a row live.
 //  7. The timeline in the light and high-contrast themes (the workspace's color theme setting).
@@ -392,16 +392,16 @@ export async function runUiChecks(ctx) {
     await answerInput(page, 'server', syncServer.url);
     await answerInput(page, 'dataset', 'demo');
     await answerInput(page, 'API key', apiKey, { password: true });
-    await page.waitForFunction(() => /WiseJSON: synced/.test(document.querySelector('.statusbar-item[id$="wisejson.sync"]')?.innerText ?? ''), null, { timeout: 60_000 });
+    await page.waitForFunction(() => /WiseJSON: live/.test(document.querySelector('.statusbar-item[id$="wisejson.sync"]')?.innerText ?? ''), null, { timeout: 60_000 });
     const statusTexts = await page.evaluate(() => window.__wjStatus);
     figures.statusTexts = statusTexts;
     // "syncing" shows while the cycle runs, but a quick first cycle may end before the
-    // workbench renders it (CI saw "sync off → synced"); the extension-host suite checks the
+    // workbench renders it (CI saw "sync off → synced" once); the extension-host suite checks the
     // item's states one by one, this check what reaches the screen.
     const iOff = statusTexts.findIndex((t) => /sync off/.test(t));
-    const iSynced = statusTexts.findIndex((t) => /WiseJSON: synced/.test(t));
+    const iLive = statusTexts.findIndex((t) => /WiseJSON: live/.test(t));
     if (!statusTexts.some((t) => /syncing/.test(t))) writeFileSync(SHOT('status-bar-mutations.json'), JSON.stringify(await page.evaluate(() => window.__wjStatusRaw)) + '\n');
-    check('status bar: sync off → (syncing →) synced', iOff === 0 && iSynced > iOff && /WiseJSON: synced/.test(statusTexts.at(-1)), statusTexts.join(' → '));
+    check('status bar: sync off → (syncing →) live', iOff === 0 && iLive > iOff && /WiseJSON: live/.test(statusTexts.at(-1)), statusTexts.join(' → '));
     const leaks = await page.evaluate((key) => ({ text: document.body.innerText.includes(key), html: document.documentElement.outerHTML.includes(key) }), apiKey);
     check('the API key appears nowhere on the page', !leaks.text && !leaks.html, JSON.stringify(leaks));
 
@@ -439,6 +439,9 @@ export async function runUiChecks(ctx) {
     await webview.locator('ol.entries li.entry').first().waitFor({ state: 'visible', timeout: WAIT });
     const kinds = await webview.locator('ol.entries .badge').allInnerTexts();
     check('timeline rows for the sync events', ['start', 'success'].every((k) => kinds.includes(k)) && kinds.some((k) => /push/.test(k)), [...new Set(kinds)].join(', '));
+    const strip = webview.locator('ul.sync-states li.sync-state[data-state="live"]', { hasText: 'notes-app' });
+    await strip.waitFor({ state: 'visible', timeout: WAIT });
+    check('the timeline says how each database syncs now (notes-app live)', true, (await webview.locator('ul.sync-states').innerText()).replace(/\s+/g, ' ').trim());
     await webview.locator('section.chart svg.chart-svg').waitFor({ state: 'visible', timeout: WAIT });
     check('timeline chart drawn', (await webview.locator('section.chart svg.chart-svg rect.bar-pushed').count()) >= 1);
     check('the API key is not in the timeline', !(await webview.locator('body').innerText()).includes(apiKey));

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { OpenDatabase } from '../../src/extension/databases/database-registry';
 import type { StatusBarState } from '../../src/extension/sync/sync-status-bar';
+import type { HostToWebviewMessage } from '../../src/extension/timeline/protocol';
 import { addDatabase, extensionApi, filesUnder, removeDatabase, SyncServer, waitFor, workspaceFolder } from './helpers';
 
 describe('extension: sync with a real server, SecretStorage and the status bar', function () {
@@ -33,6 +34,23 @@ describe('extension: sync with a real server, SecretStorage and the status bar',
 
   const statusBar = async () => (await extensionApi())._internals.statusBar;
 
+  /** What the sync timeline's strip says about this database (the panel opened and closed again). */
+  const timelineState = async (expected: string): Promise<string | undefined> => {
+    const timeline = (await extensionApi())._internals.timeline;
+    const posted: HostToWebviewMessage[] = [];
+    const sub = timeline.onDidPostMessage((m) => posted.push(m));
+    try {
+      timeline.open();
+      await timeline.whenReady();
+      const line = () => posted.flatMap((m) => (m.type === 'status' ? m.lines : [])).filter((l) => l.database === database.id).at(-1);
+      await waitFor(`the timeline to say ${expected}`, () => line()?.state === expected).catch(() => undefined);
+      return line()?.state;
+    } finally {
+      sub.dispose();
+      timeline.panel?.dispose();
+    }
+  };
+
   it('starts with sync off in the status bar', async () => {
     const bar = await statusBar();
     bar.update();
@@ -40,7 +58,7 @@ describe('extension: sync with a real server, SecretStorage and the status bar',
     assert.match(bar.item.text, /sync off/);
   });
 
-  it('Enable Sync stores the key only in SecretStorage, syncs, and the status bar says synced', async () => {
+  it('Enable Sync stores the key only in SecretStorage, syncs, and the status bar says live (the default)', async () => {
     const api = await extensionApi();
     const ok = await vscode.commands.executeCommand('wisejson.enableSync', { folder: workspaceFolder().uri, serverUrl: server.url, dataset: 'e2e', apiKey: server.apiKey });
     assert.equal(ok, true);
@@ -56,8 +74,9 @@ describe('extension: sync with a real server, SecretStorage and the status bar',
       assert.ok(!fs.readFileSync(f).includes(server.apiKey), `the API key was written to ${f}`);
     }
     const bar = await statusBar();
-    await waitFor('the status bar to say synced', () => bar.state === 'synced', 15_000);
-    assert.match(bar.item.text, /synced/);
+    await waitFor('the status bar to say live', () => bar.state === 'live', 15_000);
+    assert.match(bar.item.text, /WiseJSON: live/);
+    assert.equal(database.db.getSyncStatus()?.mode, 'live');
     assert.ok(seen.includes('syncing'), `the status bar showed syncing during the first cycle (saw ${seen.join(', ')})`);
     assert.match(String((bar.item.tooltip as vscode.MarkdownString).value), new RegExp(server.url.replace(/[.:/]/g, '\\$&')));
   });
@@ -83,11 +102,8 @@ describe('extension: sync with a real server, SecretStorage and the status bar',
     }
   });
 
-  it('with wisejson.sync.live on: another replica\'s write shows here with no Sync Now, and the Sync view says live', async () => {
+  it('live (the default): another replica\'s write shows here with no Sync Now, and the Sync view says live', async () => {
     const api = await extensionApi();
-    const settings = vscode.workspace.getConfiguration('wisejson.sync', workspaceFolder().uri);
-    await settings.update('live', true, vscode.ConfigurationTarget.WorkspaceFolder);
-    await api._internals.sync.applyAll();
     await waitFor('live sync on', () => database.db.getSyncStatus()?.mode === 'live');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wisejson-ext-live-'));
     const other = await api.connect(dir);
@@ -102,12 +118,32 @@ describe('extension: sync with a real server, SecretStorage and the status bar',
       console.log(`      another replica's write arrived here ${Date.now() - t0} ms after its push started`);
       const rows = api._internals.syncTree.getChildren({ database }) as { label?: string; value?: string }[];
       assert.match(rows.find((r) => r.label === 'Mode')?.value ?? '', /^live/);
+      assert.equal(await timelineState('live'), 'live');
     } finally {
-      await settings.update('live', undefined, vscode.ConfigurationTarget.WorkspaceFolder);
-      await api._internals.sync.applyAll();
       await other.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('with wisejson.sync.live off: it polls on the interval, the status bar says synced, the Sync view says polling', async () => {
+    const api = await extensionApi();
+    const bar = await statusBar();
+    const settings = vscode.workspace.getConfiguration('wisejson.sync', workspaceFolder().uri);
+    await settings.update('live', false, vscode.ConfigurationTarget.WorkspaceFolder);
+    try {
+      await api._internals.sync.applyAll();
+      await waitFor('interval sync', () => database.db.getSyncStatus()?.mode === 'interval');
+      await vscode.commands.executeCommand('wisejson.triggerSync');
+      await waitFor('the status bar to say synced', () => bar.state === 'synced', 15_000);
+      assert.match(bar.item.text, /WiseJSON: synced/);
+      const rows = api._internals.syncTree.getChildren({ database }) as { label?: string; value?: string }[];
+      assert.match(rows.find((r) => r.label === 'Mode')?.value ?? '', /polling/);
+      assert.equal(await timelineState('polling'), 'polling');
+    } finally {
+      await settings.update('live', undefined, vscode.ConfigurationTarget.WorkspaceFolder);
+      await api._internals.sync.applyAll();
+    }
+    await waitFor('live again', () => database.db.getSyncStatus()?.mode === 'live' && bar.state === 'live', 15_000);
   });
 
   it('a refused key: the status bar shows the error with pending changes; a new key resumes and the timeline has it all', async () => {
@@ -122,7 +158,7 @@ describe('extension: sync with a real server, SecretStorage and the status bar',
     assert.ok(!String((bar.item.tooltip as vscode.MarkdownString).value).includes('wrong-key'), 'the tooltip never shows a key');
     await vscode.commands.executeCommand('wisejson.setApiKey', { serverUrl: server.url, apiKey: server.apiKey });
     await vscode.commands.executeCommand('wisejson.triggerSync');
-    await waitFor('the status bar to say synced again', () => bar.state === 'synced' && database.db.getSyncStatus()!.pending === 0, 15_000);
+    await waitFor('the status bar to say live again', () => bar.state === 'live' && database.db.getSyncStatus()!.pending === 0, 15_000);
     const kinds = new Set(api._internals.syncEventLog.entries().filter((e) => e.database === database.id).map((e) => e.kind));
     for (const k of ['start', 'success', 'error', 'push_success', 'paused', 'resumed']) assert.ok(kinds.has(k), `the timeline has a ${k} event (has ${[...kinds].join(', ')})`);
     for (const e of api._internals.syncEventLog.entries()) assert.ok(!JSON.stringify(e).includes(server.apiKey) && !JSON.stringify(e).includes('wrong-key'), 'no key in the timeline');
@@ -136,7 +172,7 @@ describe('extension: sync with a real server, SecretStorage and the status bar',
     await waitFor('the status bar to ask for a key', () => bar.state === 'no-key');
     assert.match(bar.item.text, /API key needed/);
     await vscode.commands.executeCommand('wisejson.setApiKey', { serverUrl: server.url, apiKey: server.apiKey });
-    await waitFor('sync back on', () => bar.state === 'synced' || bar.state === 'syncing');
+    await waitFor('sync back on', () => bar.state === 'live' || bar.state === 'syncing');
     await vscode.commands.executeCommand('wisejson.disableSync', workspaceFolder().uri);
     await waitFor('the status bar to say sync off', () => bar.state === 'off');
     assert.equal(database.db.getSyncStatus(), null);

@@ -10,7 +10,7 @@ export interface FolderSyncSettings {
   serverUrl: string;
   dataset: string;
   intervalMs: number;
-  /** Live sync (push on write and a long-poll); off by default until it is known not to disturb focus (see the issue note). */
+  /** Live sync (push on write and one long-poll per database); on by default. */
   live: boolean;
 }
 
@@ -21,7 +21,7 @@ export function readSyncSettings(folder: vscode.WorkspaceFolder): FolderSyncSett
     serverUrl: c.get<string>('serverUrl', '').trim(),
     dataset: c.get<string>('dataset', 'default').trim() || 'default',
     intervalMs: Math.max(1000, c.get<number>('intervalMs', 30_000)),
-    live: c.get<boolean>('live', false),
+    live: c.get<boolean>('live', true),
   };
 }
 

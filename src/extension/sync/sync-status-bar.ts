@@ -1,13 +1,14 @@
 /**
- * The status-bar item: sync off / synced / syncing (spinning) / N pending / offline / error /
- * key needed, with a tooltip per database; a click offers Sync Now, Enable/Disable, Timeline.
+ * The status-bar item: sync off / live / synced / syncing (spinning) / N pending / offline /
+ * error / key needed, with a tooltip per database (how changes move, the reason of an error or
+ * of being offline, when it retries); a click offers Sync Now, Enable/Disable, Timeline.
  */
 import * as vscode from 'vscode';
 import type { DatabaseRegistry } from '../databases/database-registry';
 import type { DatabaseSyncState, SyncController } from './sync-controller';
 import type { SyncStatus } from '../../sync/sync-manager';
 
-export type StatusBarState = 'hidden' | 'off' | 'synced' | 'syncing' | 'pending' | 'offline' | 'error' | 'no-key' | 'needs-consent';
+export type StatusBarState = 'hidden' | 'off' | 'live' | 'synced' | 'syncing' | 'pending' | 'offline' | 'error' | 'no-key' | 'needs-consent';
 
 export class SyncStatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
@@ -59,7 +60,12 @@ export class SyncStatusBar implements vscode.Disposable {
     } else if (pending > 0) {
       this.state = 'pending';
       text = `$(cloud-upload) ${vscode.l10n.t('WiseJSON: {0} pending', pending)}`;
+    } else if (on.every((s) => s.state.status.mode === 'live')) {
+      // Up to date, and the live request brings other replicas' changes as they happen.
+      this.state = 'live';
+      text = `$(broadcast) ${vscode.l10n.t('WiseJSON: live')}`;
     } else {
+      // Up to date as of the last cycle; changes come on the interval (or Sync Now).
       this.state = 'synced';
       text = `$(check) ${vscode.l10n.t('WiseJSON: synced')}`;
     }
@@ -104,7 +110,27 @@ export function describe(state: DatabaseSyncState): string {
       parts.push(vscode.l10n.t('{0} pending', s.pending));
       parts.push(s.lastSyncAt ? vscode.l10n.t('last sync {0}', new Date(s.lastSyncAt).toLocaleTimeString()) : vscode.l10n.t('not synced yet'));
       if (s.lastError) parts.push(vscode.l10n.t('last error: {0} ({1})', s.lastError.message, s.lastError.code));
+      if (s.nextRetryAt && (s.state === 'offline' || s.state === 'error')) parts.push(vscode.l10n.t('retries at {0}', new Date(s.nextRetryAt).toLocaleTimeString()));
       return parts.join(' · ');
+    }
+  }
+}
+
+/** One word for how a database syncs now (the timeline's strip): see SyncStateLine. */
+export function syncStateName(state: DatabaseSyncState): string {
+  switch (state.kind) {
+    case 'off':
+    case 'untrusted':
+      return 'off';
+    case 'no-key':
+    case 'bad-config':
+    case 'needs-consent':
+      return 'attention';
+    case 'on': {
+      const s = state.status;
+      if (state.running) return 'syncing';
+      if (s.state !== 'idle') return s.state; // offline, error, paused, standby
+      return s.mode === 'live' ? 'live' : s.mode === 'manual' ? 'manual' : 'polling';
     }
   }
 }

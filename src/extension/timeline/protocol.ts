@@ -48,6 +48,21 @@ export interface TimelineStrings {
   time: string;
   summary: string;
   details: string;
+  /** The label of the strip that says how each database syncs now. */
+  syncState: string;
+}
+
+/**
+ * How one database syncs now (the strip above the chart): `state` is one of live, polling,
+ * manual (Sync Now only), syncing, offline, error, paused, standby (another window runs its
+ * sync), off, attention (a key, a consent or the settings are needed); `text` says it in words,
+ * with the reason and the next retry when there is one.
+ */
+export interface SyncStateLine {
+  database: string;
+  label: string;
+  state: string;
+  text: string;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -75,7 +90,13 @@ export interface ClearedMessage {
   type: 'cleared';
 }
 
-export type HostToWebviewMessage = InitMessage | AppendMessage | ClearedMessage;
+/** How each database syncs now: after every `init`, and whenever it changes. */
+export interface StatusMessage {
+  type: 'status';
+  lines: SyncStateLine[];
+}
+
+export type HostToWebviewMessage = InitMessage | AppendMessage | ClearedMessage | StatusMessage;
 
 // ------------------------------------------------------------------------------------------
 // Webview → host

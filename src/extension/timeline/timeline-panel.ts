@@ -10,6 +10,7 @@ import {
   parseFilter,
   parseWebviewMessage,
   type HostToWebviewMessage,
+  type SyncStateLine,
   type TimelineFilter,
   type TimelineStrings,
   type WebviewToHostMessage,
@@ -20,6 +21,15 @@ export const TIMELINE_VIEW_TYPE = 'wisejson.timeline';
 
 /** Entries recorded within this window reach the page in one `append`. */
 const APPEND_BATCH_MS = 50;
+
+/** Where the strip above the chart gets how each database syncs now. */
+export interface SyncStateSource {
+  lines(): SyncStateLine[];
+  readonly onDidChange: vscode.Event<void>;
+}
+
+/** No databases, no strip (the timeline without the sync controller, e.g. in its own tests). */
+const NO_SYNC_STATE: SyncStateSource = { lines: () => [], onDidChange: () => ({ dispose: () => undefined }) };
 
 /** The timeline as the extension (and its tests, which drive the real panel) sees it. */
 export interface TimelineController extends vscode.Disposable {
@@ -42,8 +52,8 @@ export interface TimelineController extends vscode.Disposable {
  * Registers the `wisejson.openTimeline` command and the panel serializer (so the panel comes
  * back after a reload, with its filter). Everything registered is disposed with the extension.
  */
-export function registerTimeline(context: vscode.ExtensionContext, log: SyncEventLog, logger: vscode.LogOutputChannel): TimelineController {
-  const controller = new Timeline(context.extensionUri, log, logger);
+export function registerTimeline(context: vscode.ExtensionContext, log: SyncEventLog, logger: vscode.LogOutputChannel, syncState: SyncStateSource = NO_SYNC_STATE): TimelineController {
+  const controller = new Timeline(context.extensionUri, log, logger, syncState);
   context.subscriptions.push(
     controller,
     vscode.commands.registerCommand('wisejson.openTimeline', () => void controller.open()),
@@ -68,6 +78,7 @@ class Timeline implements TimelineController {
     private readonly extensionUri: vscode.Uri,
     private readonly log: SyncEventLog,
     private readonly logger: vscode.LogOutputChannel,
+    private readonly syncState: SyncStateSource,
   ) {}
 
   get panel(): vscode.WebviewPanel | undefined {
@@ -117,7 +128,7 @@ class Timeline implements TimelineController {
   }
 
   private adopt(panel: vscode.WebviewPanel): void {
-    const session = new TimelineSession(panel, this.extensionUri, this.log, this.logger, {
+    const session = new TimelineSession(panel, this.extensionUri, this.log, this.logger, this.syncState, {
       filter: () => this.filter,
       setFilter: (f) => (this.filter = f),
       received: (m) => this.received.fire(m),
@@ -152,6 +163,8 @@ class TimelineSession implements vscode.Disposable {
   ready = false;
   private pending: SyncEventEntry[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private lastStatus = '';
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -159,6 +172,7 @@ class TimelineSession implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly log: SyncEventLog,
     private readonly logger: vscode.LogOutputChannel,
+    private readonly syncState: SyncStateSource,
     private readonly hooks: SessionHooks,
   ) {
     this.disposables.push(
@@ -171,6 +185,9 @@ class TimelineSession implements vscode.Disposable {
       log.onDidChangeCapacity(() => {
         if (this.ready) this.sendInit();
       }),
+      syncState.onDidChange(() => {
+        this.statusTimer ??= setTimeout(() => this.sendStatus(false), APPEND_BATCH_MS);
+      }),
     );
     panel.webview.html = this.html();
   }
@@ -178,6 +195,7 @@ class TimelineSession implements vscode.Disposable {
   dispose(): void {
     this.ready = false;
     this.dropPending();
+    if (this.statusTimer) clearTimeout(this.statusTimer);
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 
@@ -215,6 +233,18 @@ class TimelineSession implements vscode.Disposable {
     // The snapshot includes anything pending: do not send it twice.
     this.dropPending();
     this.post({ type: 'init', entries: [...this.log.entries()], filter: this.hooks.filter(), maxEvents: this.log.capacity, strings: strings() });
+    this.sendStatus(true);
+  }
+
+  /** Posts how each database syncs now, when it changed (always right after an `init`). */
+  private sendStatus(always: boolean): void {
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
+    const lines = this.syncState.lines();
+    const key = JSON.stringify(lines);
+    if ((!always && key === this.lastStatus) || (!always && !this.ready)) return;
+    this.lastStatus = key;
+    this.post({ type: 'status', lines });
   }
 
   private enqueue(entry: SyncEventEntry): void {
@@ -297,6 +327,7 @@ function strings(): TimelineStrings {
     time: vscode.l10n.t('Time'),
     summary: vscode.l10n.t('Summary'),
     details: vscode.l10n.t('Details'),
+    syncState: vscode.l10n.t('How each database syncs now'),
   };
 }
 

@@ -6,6 +6,7 @@
 import type {
   HostToWebviewMessage,
   SyncEventEntry,
+  SyncStateLine,
   TimelineFilter,
   TimelineStrings,
   TimelineWebviewState,
@@ -30,8 +31,11 @@ const model = new TimelineModel();
 const open = new Set<number>();
 let strings: TimelineStrings | undefined;
 let view: View | undefined;
+/** How each database syncs now (the host's last `status`). */
+let syncStates: SyncStateLine[] = [];
 
 interface View {
+  states: HTMLUListElement;
   database: HTMLSelectElement;
   collection: HTMLSelectElement;
   kind: HTMLSelectElement;
@@ -79,6 +83,10 @@ function buildView(s: TimelineStrings): View {
   clear.addEventListener('click', () => post({ type: 'clear' }));
   toolbar.append(el('span', 'spacer'), count, clear);
 
+  const states = el('ul', 'sync-states');
+  states.setAttribute('aria-label', s.syncState);
+  states.setAttribute('aria-live', 'polite');
+
   const chart = el('section', 'chart');
   chart.setAttribute('aria-label', s.chartTitle);
 
@@ -89,9 +97,9 @@ function buildView(s: TimelineStrings): View {
   const list = el('ol', 'entries');
   list.setAttribute('aria-label', s.summary);
 
-  app.append(toolbar, chart, empty, header, list);
+  app.append(toolbar, states, chart, empty, header, list);
   app.removeAttribute('aria-busy');
-  return { database, collection, kind, count, chart, header, list, empty };
+  return { states, database, collection, kind, count, chart, header, list, empty };
 }
 
 function changeFilter(field: keyof TimelineFilter, value: string | null): void {
@@ -152,8 +160,25 @@ function renderEntry(e: SyncEventEntry, s: TimelineStrings): HTMLLIElement {
   return li;
 }
 
+/** The strip: one line per database, its state as a badge, the words beside it. */
+function renderStates(): void {
+  if (!view) return;
+  const items = syncStates.map((line) => {
+    const li = el('li', `sync-state state-${line.state.replace(/[^a-z-]/g, '')}`);
+    li.dataset.database = line.database;
+    li.dataset.state = line.state;
+    const db = el('span', 'db', line.label);
+    db.title = line.database;
+    li.append(el('span', 'badge', line.state), db, el('span', 'text', line.text));
+    return li;
+  });
+  view.states.replaceChildren(...items);
+  view.states.hidden = items.length === 0;
+}
+
 function render(): void {
   if (!strings || !view) return;
+  renderStates();
   const s = strings;
   const options = model.options();
   fillSelect(view.database, s.allDatabases, options.databases.map((d) => ({ value: d.value, label: d.label, title: d.value })), model.filter.database);
@@ -190,6 +215,10 @@ function receive(message: HostToWebviewMessage): void {
       model.clear();
       open.clear();
       break;
+    case 'status':
+      syncStates = message.lines;
+      renderStates();
+      return;
     default:
       return;
   }
