@@ -17,6 +17,10 @@
 //      a server does after a restart); then a fresh client database with sync enabled runs
 //      `triggerSync()` from scratch.
 //      Budgets: < 30 s, < 400 MB peak client RSS.
+//   4. live: a writer and a reader process, each with its own database and live sync (the
+//      default), 50 writes one at a time: from just before the insert to the reader having it.
+//      Then 1,000 live requests held open at once on one server: its RSS growth and /v1/health's
+//      latency meanwhile. Budgets: median < 25 ms; RSS growth < 100 MB; /v1/health < 100 ms.
 //   3. resume: the same initial sync in a fresh folder, SIGKILLed after 40 % of the data pages
 //      scenario 2 needed (counted in the server's access log), then started again on the same
 //      folder. Budget: bytes downloaded by both runs <= 1.10 x those of scenario 2's run.
@@ -49,6 +53,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { docBytes, idOf } from './sync/docs.mjs';
 import { CountingProxy, ServerProcess, changesQuery, summarizeLog } from './sync/server.mjs';
 import { summarizeProfile } from './sync/profile.mjs';
+import { liveLatency, liveLoad } from './sync/live.mjs';
 import { writeSyncReports } from './sync/report.mjs';
 import { machineInfo } from './report.mjs';
 import { dirSizeMB } from './disk.mjs';
@@ -87,10 +92,15 @@ const S = {
   initialDocs: 100_000 / f,
   insertBatch: 1_000,
   killFraction: 0.4,
+  liveWrites: quick ? 20 : 50,
+  liveRequests: quick ? 200 : 1_000,
   budgets: {
     initialSyncSeconds: 30,
     initialSyncClientRssMB: 400,
     resumeBytesRatio: 1.10,
+    liveMedianMs: 25,
+    liveRssGrowthMB: 100,
+    liveHealthMaxMs: 100,
   },
 };
 const COLL = 'bench';
@@ -330,7 +340,7 @@ const sampleIds = (prefix, n) => Array.from({ length: 20 }, (_, k) => idOf(prefi
 
 // ---------------------------------------------------------------------------------------------
 
-const results = { push: null, seed: null, initial: null, resume: null };
+const results = { push: null, seed: null, initial: null, resume: null, live: null };
 let exitCode = 0;
 const loadStart = loadavg().map((x) => Math.round(x * 100) / 100);
 try {
@@ -428,6 +438,21 @@ try {
     results.gzipProbe = await gzipProbe(server.url).catch((err) => ({ error: err.message }));
     const stop2 = await server.stop();
     results.resume.serverStop = stop2;
+  }
+
+  // ---- 4. live sync: write → other process, and 1,000 open live requests ----------------------
+  {
+    const server = await ServerProcess.start({ serverJs: SERVER_JS, dataDir: join(RUN_DIR, 'server-live'), apiKey: API_KEY, label: 'server-live', log });
+    log(`4. live sync: server pid ${server.pid} on ${server.url} (no proxy)`);
+    results.live = {};
+    try {
+      results.live.latency = await liveLatency({ lib: LIB, url: server.url, apiKey: API_KEY, dataset: 'live', collection: COLL, runDir: RUN_DIR, writes: S.liveWrites, children, log });
+      results.live.load = await liveLoad({ server, apiKey: API_KEY, dataset: 'live', collection: COLL, n: S.liveRequests, log });
+    } catch (err) {
+      results.live.error = err.message;
+      log(`4. live: ${err.message}`);
+    }
+    results.live.serverStop = await server.stop();
   }
 
   // ---- profiles (diagnostic, not measurements) ------------------------------------------------

@@ -77,7 +77,8 @@ col.on('sync:push_success', (e) => { ev.pushes++; ev.pushedOps += e.pushed; ev.l
 col.on('sync:pull_success', (e) => { ev.pages++; ev.pulled += e.pulled; ev.firstPullAtMs ??= at(); mark('pull', e.pulled); });
 col.on('sync:success', (e) => ev.success.push({ atMs: at(), ...e }));
 
-col.enableSync({ url: p.url, apiKey: p.apiKey, dataset: p.dataset });
+// live: false: these scenarios measure one triggerSync() cycle, not pushes started by the inserts.
+col.enableSync({ url: p.url, apiKey: p.apiKey, dataset: p.dataset, live: false });
 
 let insertMs = 0;
 if (p.insert > 0) {

@@ -114,6 +114,15 @@ export function buildMarkdown(data) {
       binding: !data.quick,
     });
   }
+  if (R.live) {
+    const L = R.live.latency;
+    const D = R.live.load;
+    const failed = R.live.error ? `failed: ${R.live.error}` : null;
+    budgets.push({ what: `4. live: a write in one process seen by another replica's process (median of ${L?.writes ?? S.liveWrites} writes, 127.0.0.1)`, limit: `< ${B.liveMedianMs} ms`, measured: L ? `${num(L.medianMs)} ms (p90 ${num(L.p90Ms)}, min ${num(L.minMs)}, max ${num(L.maxMs)})` : failed ?? 'not measured', pass: !!L && L.medianMs < B.liveMedianMs, binding: true });
+    const held = D && D.held === D.requests;
+    budgets.push({ what: `4. live: ${int(D?.requests ?? S.liveRequests)} live requests held open at once: server RSS growth`, limit: `< ${B.liveRssGrowthMB} MB`, measured: D ? `${num(D.rssGrowthMB)} MB (${num(D.rssBeforeMB)} → ${num(D.rssPeakMB)} MB; ${int(D.held)} held${D.failed ? `, ${D.failed} failed` : ''}${D.answeredEarly ? `, ${D.answeredEarly} answered early` : ''})` : failed ?? 'not measured', pass: !!held && D.rssGrowthMB < B.liveRssGrowthMB, binding: !data.quick });
+    budgets.push({ what: `4. live: /v1/health while they are held (${D?.healthSamples ?? 30} requests)`, limit: `< ${B.liveHealthMaxMs} ms`, measured: D ? `max ${num(D.healthMaxMs)} ms (median ${num(D.healthMedianMs)})` : failed ?? 'not measured', pass: !!held && D.healthMaxMs < B.liveHealthMaxMs, binding: !data.quick });
+  }
   const budgetTable = ['| Budget | Limit | Measured | Result |', '| --- | --- | --- | --- |',
     ...budgets.map((b) => `| ${b.what} | ${b.limit} | ${b.measured} | ${b.binding ? ok(b.pass) : (b.pass ? 'pass' : 'fail')} |`)].join('\n');
 
@@ -175,6 +184,7 @@ function header(data) {
 - 1. push: ${int(S.pushDocs)} documents inserted (insertMany of ${int(S.insertBatch)}, sync enabled; not measured), then one measured \`triggerSync()\` (push, then the pull of the same cycle).
 - 2. initial sync: ${int(S.initialDocs)} documents pushed by a seeding client${seed?.client ? ` (${num(seed.ms / 1000)} s: insertMany with sync enabled ${num(seed.prepared.insertMs / 1000)} s + triggerSync ${num(seed.client.syncMs / 1000)} s; its figures are in the last column, for information${seed.profile ? ', measured with its client under `node --cpu-prof`' : ''})` : ''}, server restarted${seed?.serverRestart ? ` (startup with the data: ${num(seed.serverRestart.ms / 1000)} s, RSS ${num(seed.serverRestart.rssMB)} MB)` : ''}, then a fresh client database runs \`triggerSync()\` from scratch.
 - 3. resume: the same initial sync in another fresh folder, SIGKILLed after ${R.resume ? `${R.resume.killAt} of the ${R.resume.dataPagesUninterrupted}` : `${Math.round(S.killFraction * 100)} % of the`} data pages run 2. needed (counted in the server's access log), then run again on the same folder${R.resume?.reopenMs != null ? ` (reopening the killed database took ${num(R.resume.reopenMs)} ms and found ${int(R.resume.docsAfterKill)} documents)` : ''}.
+- 4. live: a writer and a reader process, each with its own database and live sync (the default; no proxy), ${int(S.liveWrites ?? 0)} writes one at a time, each timed from just before the writer's insert to the reader having the document (the wall clock of both processes). Then ${int(S.liveRequests ?? 0)} live requests (\`GET /changes?wait=25\` at the dataset's head) held open at once on a fresh server, its RSS sampled and \`/v1/health\` timed meanwhile.
 - Total run time: ${data.elapsedSeconds} s. Raw numbers: \`test/bench/sync-results.json\`.
 `;
 }
