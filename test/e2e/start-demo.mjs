@@ -283,6 +283,31 @@ async function insertThroughUi(page, collection, json) {
 }
 
 /**
+ * Arms an observer in `page` that notes when a tree row with `text` first shows (the wall clock,
+ * as Date.now() in this process gives it), so the other window's own waits do not add to the
+ * figure. Read it with {@link rowSeenAt}.
+ */
+async function watchForRow(page, text) {
+  await page.evaluate((want) => {
+    const seen = (window.__wjRowSeen ??= {});
+    const look = () => {
+      if (seen[want]) return true;
+      const rows = document.querySelectorAll('[role="tree"][aria-label="Databases"] .monaco-list-row');
+      for (const r of rows) if (r.textContent.includes(want)) { seen[want] = performance.timeOrigin + performance.now(); return true; }
+      return false;
+    };
+    if (look()) return;
+    const obs = new MutationObserver(() => { if (look()) obs.disconnect(); });
+    obs.observe(document.body, { childList: true, subtree: true, characterData: true });
+  }, text);
+}
+
+/** When the row `text` armed by {@link watchForRow} first showed (ms since the epoch), or null. */
+async function rowSeenAt(page, text) {
+  return page.evaluate((want) => window.__wjRowSeen?.[want] ?? null, text);
+}
+
+/**
  * Waits until `text` shows in a document row of `collection` in the other window's tree; runs
  * WiseJSON: Trigger Sync from its palette if it has not arrived within `patienceMs`.
  */
@@ -419,13 +444,19 @@ try {
     .catch(async () => { throw new CheckFailed(`window 2 did not get workspace-a's notes; the tree: ${(await treeRows(w2)).join(' | ')}`); });
   check('window 2: notes holds workspace-a\'s sample notes (pulled by sync)', true, (await treeRows(w2)).find((r) => r.startsWith('notes ')));
 
+  // Each window shows the collection the other inserts into, as a person watching would.
+  await w2.bringToFront();
+  await expand(w2, 'notes ');
+  await watchForRow(w2, 'from window 1');
   await w1.bringToFront();
+  await expand(w1, 'users ');
+  await watchForRow(w1, 'from window 2');
   const ins1 = await insertThroughUi(w1, 'notes', '{"title": "from window 1"}');
   say(`window 1: inserted into notes through Insert Document + Ctrl+S (now the tab ${ins1.tab})`);
   await waitForDocRow(w1, 'notes ', 'from window 1');
   await w2.bringToFront();
   const got2 = await waitForSynced(w2, 'notes', 'from window 1', 15_000);
-  const ms12 = Date.now() - ins1.saved;
+  const ms12 = Math.round(((await rowSeenAt(w2, 'from window 1')) ?? Date.now()) - ins1.saved);
   figures.window1ToWindow2 = { ms: ms12, triggerSyncNeeded: got2.triggered };
   check('window 2 shows the document inserted in window 1 (notes, pulled by sync)', true, `${(ms12 / 1000).toFixed(1)} s after Ctrl+S${got2.triggered ? ', after Trigger Sync' : ', no Trigger Sync needed'}`);
 
@@ -433,7 +464,7 @@ try {
   say(`window 2: inserted into users (now the tab ${ins2.tab})`);
   await w1.bringToFront();
   const got1 = await waitForSynced(w1, 'users', 'from window 2', 15_000);
-  const ms21 = Date.now() - ins2.saved;
+  const ms21 = Math.round(((await rowSeenAt(w1, 'from window 2')) ?? Date.now()) - ins2.saved);
   figures.window2ToWindow1 = { ms: ms21, triggerSyncNeeded: got1.triggered };
   check('window 1 shows the document inserted in window 2 (users)', true, `${(ms21 / 1000).toFixed(1)} s after Ctrl+S${got1.triggered ? ', after Trigger Sync' : ', no Trigger Sync needed'}`);
 

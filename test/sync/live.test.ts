@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { WiseJSON } from '../../src/engine';
+import { DEFAULT_LIMITS } from '../../src/sync/protocol';
 import { KEY, TestServer, tmpDir } from '../server/helpers';
 import { rmDir } from './harness';
 
@@ -153,6 +154,30 @@ describe('sync: push on write (live)', function () {
     await d.close();
     // The server sees the client go away (499) instead of the long-poll running its 25 s out.
     await until('the server to see the live request end', async () => server.logs.some((e) => e.path.includes('/changes') && e.status === 499), 5000);
+  });
+
+  it('disableSync() ends the live request at once', async () => {
+    const d = await open(true);
+    await until('the live request is open', async () => d.getSyncStatus()?.mode === 'live' && d.getSyncStatus()?.lastSyncAt !== null);
+    await new Promise((r) => setTimeout(r, 100));
+    await d.disableSync();
+    await until('the server to see the live request end', async () => server.logs.some((e) => e.path.includes('/changes') && e.status === 499), 5000);
+    assert.equal(d.getSyncStatus(), null);
+  });
+
+  it('honours the server\'s --max-wait-sec: each cut-short request is followed by the next, with no cycle', async () => {
+    await server.restart({ limits: { ...DEFAULT_LIMITS, maxWaitSec: 0.2 } });
+    const d = await open(true);
+    await until('the live request is open', async () => d.getSyncStatus()?.mode === 'live' && d.getSyncStatus()?.lastSyncAt !== null);
+    const cycles = events.filter((e) => e === 'sync:start').length;
+    const polls = server.logs.filter((e) => e.path.includes('wait=')).length;
+    await new Promise((r) => setTimeout(r, 1100));
+    const morePolls = server.logs.filter((e) => e.path.includes('wait=')).length - polls;
+    assert.ok(morePolls >= 3 && morePolls <= 8, `${morePolls} live requests in 1.1 s with the server's wait cut to 0.2 s`);
+    assert.equal(events.filter((e) => e === 'sync:start').length, cycles, 'an empty answer starts no cycle');
+    const notes = await d.collection('notes');
+    await notes.insert({ _id: 'still-live' });
+    await until('the write pushed', async () => (await serverIds(server.url, 'notes')).includes('still-live'));
   });
 
   it('offline: the live request waits out the backoff (no busy loop)', async () => {
