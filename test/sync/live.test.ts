@@ -124,6 +124,29 @@ describe('sync: push on write (live)', function () {
     assert.equal(db.getSyncStatus()?.state, 'offline');
   });
 
+  it('a server restart: the live request fails, backs off, and comes back by itself; writes made meanwhile arrive', async () => {
+    const d = await open(true);
+    const notes = await d.collection('notes');
+    await until('the live request is open', async () => d.getSyncStatus()?.mode === 'live' && d.getSyncStatus()?.lastSyncAt !== null);
+    const port = Number(new URL(server.url).port);
+    await server.stop();
+    await notes.insert({ _id: 'during-restart' });
+    await until('offline', async () => d.getSyncStatus()?.state === 'offline');
+    await server.start({ port });
+    await until('the write made while the server was down on the server', async () => (await serverIds(server.url, 'notes')).includes('during-restart'), 20_000);
+    // And the live request is back: another replica's write arrives without triggerSync.
+    const other = new WiseJSON(path.join(dir, 'other'));
+    try {
+      await other.init();
+      await other.enableSync({ url: server.url, apiKey: KEY, dataset: 'live', live: false });
+      await (await other.collection('notes')).insert({ _id: 'from-other' });
+      await other.triggerSync();
+      await until('the other replica\'s write here', async () => (await notes.getById('from-other')) !== null, 20_000);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('another replica\'s write arrives through the live request, without triggerSync (figures printed)', async () => {
     const a = await open(true, 'a');
     const b = await open(true, 'b');
