@@ -23,7 +23,8 @@ import { SyncServerError, badRequest } from './errors';
 import { bytesIn, cutAfterResponse, drainBody, readBody, send, sendJson, sendProblem } from './http';
 import { lockDataDir } from './lock';
 import { AccessLogEntry, loggablePath, sanitizeRequestId, stdoutAccessLog } from './log';
-import { Dataset, SyncStore } from './store';
+import { EmbeddedStore } from './store/embedded';
+import type { DatasetHandle, SyncStorage } from './store/storage';
 
 export type { ServerOptions } from './config';
 export type { AccessLogEntry } from './log';
@@ -43,7 +44,7 @@ export interface RunningServer {
 interface RequestContext {
   entry: AccessLogEntry;
   requestId?: string;
-  dataset?: Dataset;
+  dataset?: DatasetHandle;
   bodyRead: boolean;
 }
 
@@ -55,9 +56,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   keys.set('stored', storedToEntries(await readStoredKeys(o.dataDir)));
 
   const release = await lockDataDir(o.dataDir);
-  let store: SyncStore;
+  let store: SyncStorage;
   try {
-    store = await SyncStore.open(o.dataDir, { limits: o.limits, now: o.now });
+    store = await EmbeddedStore.open(o.dataDir, { limits: o.limits, now: o.now });
   } catch (err) {
     await release();
     throw err;
@@ -220,7 +221,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ctx.entry.changes = page.changes;
         return send(req, res, page.body, { status: 200, contentType: 'application/json; charset=utf-8', compress: true });
       }
-      await ds.waitForChange(deadline - performance.now(), gone.signal);
+      await store.waitForChange(ds, deadline - performance.now(), gone.signal);
       if (gone.signal.aborted) return 0;
     }
   }
@@ -232,10 +233,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
    * this path `404 not_found`, which is how a client tells the two apart).
    */
   async function collections(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, name: string): Promise<number> {
-    const ds = store.existing(name);
+    const ds = await store.existing(name);
     if (!ds) throw new SyncServerError(404, 'dataset_not_found', 'No such dataset: nothing was pushed to it yet.');
     ctx.dataset = ds;
-    const body = { epoch: ds.epoch, serverTime: o.now(), head: ds.head, collections: ds.collections.list() };
+    const { epoch, head, collections: list } = await store.collections(ds);
+    const body = { epoch, serverTime: o.now(), head, collections: list };
     return send(req, res, JSON.stringify(body), { status: 200, contentType: 'application/json; charset=utf-8', compress: true });
   }
 

@@ -1,5 +1,5 @@
 /**
- * The server's storage: datasets kept in the project's own engine (one database in
+ * The embedded store (the default SyncStorage): datasets kept in the project's own engine (one database in
  * `<dataDir>/db`), a serialized writer per dataset, and an in-memory change index per dataset.
  *
  * Engine layout (all rows are ordinary engine documents):
@@ -15,16 +15,18 @@
  * is one engine transaction — one fsynced log record — committed before the response is built.
  * Commits of one dataset are serialized, so commit order = version order.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { WiseJSON, WiseJSONError } from '../engine';
-import { clampHlc, HybridLogicalClock } from '../sync/hlc';
-import {
-  Change, ChangesQuery, CONFLICTS_COLLECTION, formatCheckpoint, Limits, OpResult, parseCheckpoint, PushRequest, PushResponse,
-} from '../sync/protocol';
+import { WiseJSON, WiseJSONError } from '../../engine';
+import { HybridLogicalClock } from '../../sync/hlc';
+import { ChangesQuery, CONFLICTS_COLLECTION, Limits, PushRequest, PushResponse } from '../../sync/protocol';
 import { ChangeIndex } from './change-index';
-import { SyncServerError } from './errors';
-import { DocRow, mergeOp, MergeContext, rowKey, SERVER_ORIGIN } from './merge';
+import { SyncServerError } from '../errors';
+import { DocRow, SERVER_ORIGIN } from '../merge';
+import {
+  changesPageBody, EpochState, mergePush, newEpoch, newSecret, pullCheckpointCheck, pushCheckpointCheck, replicaNotOwned, restoredAtPull, restoredAtPush, toChange,
+} from './common';
+import type { ChangesPage, DatasetCollections, SyncStorage } from './storage';
 
 const DATASETS = 'sync.datasets';
 const BINDINGS = 'sync.replicas';
@@ -47,7 +49,7 @@ interface ReplicaRow {
 }
 
 /** The state of one dataset held in memory (committed state only). */
-export class Dataset {
+export class Dataset implements EpochState {
   readonly docsName: string;
   readonly replicasName: string;
   epoch: string;
@@ -76,28 +78,6 @@ export class Dataset {
     this.horizon = meta.horizon;
     this.epochStart = meta.epochStart ?? null;
     this.secret = Buffer.from(meta.secret, 'hex');
-  }
-
-  /**
-   * The proof that this server issued `checkpoint` (an HMAC under the dataset's secret). A client
-   * cannot make one up, so a checkpoint ahead of the head that carries a valid proof is evidence
-   * of a restore from an older copy, not of a client's claim.
-   */
-  proofOf(checkpoint: string): string {
-    return createHmac('sha256', this.secret).update(this.name).update('\n').update(checkpoint).digest('base64url').slice(0, 32);
-  }
-
-  /** Whether `proof` is this server's proof of `checkpoint`. */
-  issued(checkpoint: string, proof: string | undefined): boolean {
-    if (proof === undefined) return false;
-    const want = Buffer.from(this.proofOf(checkpoint));
-    const got = Buffer.from(proof);
-    return got.length === want.length && timingSafeEqual(got, want);
-  }
-
-  /** Extra members of a 409 problem: the current epoch, and where it began when known. */
-  epochExtra(): Record<string, unknown> {
-    return this.epochStart === null ? { epoch: this.epoch } : { epoch: this.epoch, epochStart: this.epochStart };
   }
 
   /** Runs `task` after every task queued before it (the dataset's single writer). */
@@ -177,14 +157,7 @@ export interface StoreOptions {
   now: () => number;
 }
 
-export interface ChangesPage {
-  /** The serialized response body. */
-  body: string;
-  changes: number;
-  hasMore: boolean;
-}
-
-export class SyncStore {
+export class EmbeddedStore implements SyncStorage<Dataset> {
   private readonly datasets = new Map<string, Dataset>();
   private readonly creating = new Map<string, Promise<Dataset>>();
   /** replicaId → keyHash (committed, or reserved by a push being committed). */
@@ -199,10 +172,10 @@ export class SyncStore {
     this.clock = new HybridLogicalClock(SERVER_ORIGIN, { now: opts.now });
   }
 
-  static async open(dataDir: string, opts: StoreOptions): Promise<SyncStore> {
+  static async open(dataDir: string, opts: StoreOptions): Promise<EmbeddedStore> {
     const db = new WiseJSON(path.join(dataDir, 'db'), { ttlCleanupIntervalMs: 0, followIntervalMs: 5000 });
     await db.init();
-    const store = new SyncStore(db, opts);
+    const store = new EmbeddedStore(db, opts);
     try {
       await store.load();
     } catch (err) {
@@ -253,12 +226,18 @@ export class SyncStore {
     return [...this.datasets.keys()].sort();
   }
 
-  /** The dataset if it exists (never creates it). */
-  existing(name: string): Dataset | undefined {
+  async existing(name: string): Promise<Dataset | undefined> {
     return this.datasets.get(name);
   }
 
-  /** The dataset, created (durably, with a new random epoch) on first use. */
+  waitForChange(ds: Dataset, ms: number, signal?: AbortSignal): Promise<void> {
+    return ds.waitForChange(ms, signal);
+  }
+
+  async collections(ds: Dataset): Promise<DatasetCollections> {
+    return { epoch: ds.epoch, head: ds.head, collections: ds.collections.list() };
+  }
+
   async dataset(name: string): Promise<Dataset> {
     const ds = this.datasets.get(name);
     if (ds) return ds;
@@ -309,65 +288,23 @@ export class SyncStore {
   private async pushNow(ds: Dataset, req: PushRequest, keyHash: string): Promise<PushResponse> {
     this.assertWritable();
     const bound = this.bindings.get(req.replicaId);
-    if (bound !== undefined && bound !== keyHash) {
-      throw new SyncServerError(403, 'replica_not_owned', 'This replicaId was first pushed with another API key; a replica can only push with that key.');
-    }
-    if (req.checkpointEpoch !== null && req.checkpointEpoch !== ds.epoch) {
-      throw new SyncServerError(409, 'epoch_mismatch', 'The dataset was reset or restored since the client\'s checkpoint: reconcile (pull from since=0) before pushing again.', { extra: ds.epochExtra() });
-    }
-    const cp = req.checkpoint ? parseCheckpoint(req.checkpoint) : null;
-    if (cp && cp.epoch === ds.epoch && cp.v > ds.head) {
-      // The client has pulled versions this server does not have. With this server's proof that
-      // it issued that checkpoint, its data was restored from an older copy (which keeps its
-      // epoch): same rule as a pull with that checkpoint, a new epoch (once: every later
-      // checkpoint of the old epoch is simply of another epoch), then 409. Without a valid proof
-      // it is only the client's claim: 400 invalid_checkpoint, nothing changes here.
-      if (ds.issued(req.checkpoint!, req.checkpointProof)) {
-        await this.rotateNow(ds, cp.v);
-        throw new SyncServerError(409, 'epoch_mismatch', 'The client\'s checkpoint is ahead of the server (its data was restored from a backup): a new epoch was started; reconcile from since=0 before pushing again.', { extra: ds.epochExtra() });
-      }
-      throw aheadUnproven(ds);
+    if (bound !== undefined && bound !== keyHash) throw replicaNotOwned();
+    const rotateAt = pushCheckpointCheck(ds, req);
+    if (rotateAt !== null) {
+      await this.rotateNow(ds, rotateAt);
+      throw restoredAtPush(ds);
     }
     const now = this.opts.now();
-    const stored = ds.lastSeq.get(req.replicaId) ?? 0;
-    let running = stored;
-    let head = ds.head;
-    const results: OpResult[] = [];
-    const warnings = new Set<string>();
-    const pending = new Map<string, DocRow>();
-    const conflicts: DocRow[] = [];
-    const ctx: MergeContext = {
-      replicaId: req.replicaId, now, horizon: ds.horizon, maxDocBytes: this.opts.limits.maxDocBytes,
-      nextV: () => ++head, serverHlc: () => this.clock.tick(),
-    };
-    for (const op of req.ops) {
-      if (op.seq <= stored) {
-        results.push({ seq: op.seq, status: 'duplicate' });
-        continue;
-      }
-      if (op.seq > running + 1) warnings.add('seq_gap');
-      running = op.seq;
-      const { hlc, clamped } = clampHlc(op.hlc, this.clock, now, this.opts.limits.maxClockDriftMs);
-      const key = rowKey(op.coll, op.id);
-      const cur = pending.get(key) ?? ds.index.get(key)?.row;
-      const out = mergeOp(cur, op, hlc, ctx, clamped ? ['clock_skew'] : []);
-      if (out.row) pending.set(key, out.row);
-      if (out.conflict) conflicts.push(out.conflict);
-      results.push(out.result);
-    }
-    const response = (): PushResponse => {
-      const r: PushResponse = { epoch: ds.epoch, serverTime: this.opts.now(), ackSeq: Math.max(stored, running), results };
-      if (warnings.size > 0) r.warnings = [...warnings];
-      return r;
-    };
-    if (running === stored) return response(); // only duplicates (or no ops): nothing to write
+    const merged = mergePush(req, { stored: ds.lastSeq.get(req.replicaId) ?? 0, head: ds.head, horizon: ds.horizon }, (key) => ds.index.get(key)?.row, this.clock, this.opts.limits, now, this.opts.now);
+    const { running, head } = merged;
+    if (running === merged.stored) return merged.response(ds.epoch); // only duplicates (or no ops): nothing to write
 
     // One transaction: rows, conflict records, lastSeq, binding, head.
     const t = this.db.beginTransaction();
     const docs = t.collection(ds.docsName);
     const written: { row: DocRow; step: number }[] = [];
     let step = 0;
-    for (const [key, row] of pending) {
+    for (const [key, row] of merged.rows) {
       const existed = ds.index.get(key) !== undefined;
       if (existed) {
         const { _id: _ignored, ...patch } = row;
@@ -377,7 +314,7 @@ export class SyncStore {
       }
       written.push({ row, step: step++ });
     }
-    for (const row of conflicts) {
+    for (const row of merged.conflicts) {
       await docs.insert(row as unknown as Record<string, unknown>);
       written.push({ row, step: step++ });
     }
@@ -389,9 +326,7 @@ export class SyncStore {
     if (bound === undefined) {
       // Reserve at once: a concurrent push of the same replica to another dataset sees it.
       const again = this.bindings.get(req.replicaId);
-      if (again !== undefined && again !== keyHash) {
-        throw new SyncServerError(403, 'replica_not_owned', 'This replicaId was first pushed with another API key; a replica can only push with that key.');
-      }
+      if (again !== undefined && again !== keyHash) throw replicaNotOwned();
       if (again === undefined) {
         this.bindings.set(req.replicaId, keyHash);
         reserved = true;
@@ -419,7 +354,7 @@ export class SyncStore {
     ds.head = head;
     ds.lastSeq.set(req.replicaId, running);
     ds.notify();
-    return response();
+    return merged.response(ds.epoch);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -431,23 +366,12 @@ export class SyncStore {
    * (`checkpoint_expired`) for one older than the purge horizon.
    */
   async changesPage(ds: Dataset, q: ChangesQuery, allowEmpty: boolean): Promise<ChangesPage | null> {
-    const since = q.since;
-    if (since && since.epoch !== ds.epoch) {
-      throw new SyncServerError(409, 'epoch_mismatch', 'The checkpoint belongs to another epoch of this dataset (it was reset or restored): reconcile from since=0.', { extra: ds.epochExtra() });
+    const rotateAt = pullCheckpointCheck(ds, q);
+    if (rotateAt !== null) {
+      await this.rotateEpoch(ds, rotateAt);
+      throw restoredAtPull(ds);
     }
-    if (since && since.v > ds.head) {
-      // The client has seen versions this server does not have. When this server issued that
-      // checkpoint (its proof says so), the data was restored from an older backup: start a new
-      // epoch so that every client reconciles (and re-uploads). A checkpoint without a valid
-      // proof is only a claim: 400 invalid_checkpoint, nothing changes.
-      if (!ds.issued(formatCheckpoint(since.epoch, since.v), q.proof)) throw aheadUnproven(ds);
-      await this.rotateEpoch(ds, since.v);
-      throw new SyncServerError(409, 'epoch_mismatch', 'The checkpoint is ahead of the server (its data was restored from a backup): a new epoch was started; reconcile from since=0.', { extra: ds.epochExtra() });
-    }
-    const from = since ? since.v : 0;
-    if (since && from < ds.horizon) {
-      throw new SyncServerError(410, 'checkpoint_expired', `The checkpoint (version ${from}) is older than the purge horizon (${ds.horizon}): deletions since then are gone; reconcile from since=0.`, { extra: { epoch: ds.epoch, horizon: ds.horizon } });
-    }
+    const from = q.since ? q.since.v : 0;
     const limits = this.opts.limits;
     const limit = Math.min(q.limit ?? limits.maxPullLimit, limits.maxPullLimit);
     const maxBytes = Math.min(q.maxBytes ?? limits.maxPullBytes, limits.maxPullBytes);
@@ -483,12 +407,7 @@ export class SyncStore {
       lastV = e.v;
     }
     if (parts.length === 0 && !hasMore && !allowEmpty) return null;
-    const cpV = hasMore ? lastV : Math.max(ds.head, from);
-    const checkpoint = formatCheckpoint(ds.epoch, cpV);
-    const body =
-      `{"epoch":${JSON.stringify(ds.epoch)},"serverTime":${this.opts.now()},"head":${ds.head},"horizon":${ds.horizon},` +
-      `"changes":[${parts.join(',')}],"checkpoint":${JSON.stringify(checkpoint)},"hasMore":${hasMore}` +
-      `${ds.epochStart === null ? '' : `,"epochStart":${ds.epochStart}`},"checkpointProof":${JSON.stringify(ds.proofOf(checkpoint))}}`;
+    const body = changesPageBody(ds, this.opts.now(), parts, hasMore ? lastV : Math.max(ds.head, from), hasMore);
     return { body, changes: parts.length, hasMore };
   }
 
@@ -568,28 +487,4 @@ export class SyncStore {
     for (const ds of this.datasets.values()) await ds.serialize(async () => undefined);
     await this.db.close();
   }
-}
-
-function newSecret(): string {
-  return randomBytes(32).toString('hex');
-}
-
-/**
- * A checkpoint ahead of the head that this server cannot confirm it issued (no proof, or a proof
- * that is not this dataset's): only a restore proven by the server's own proof may start a new
- * epoch, so nobody can make every client of a dataset re-sync at will.
- */
-function aheadUnproven(ds: Dataset): SyncServerError {
-  return new SyncServerError(400, 'invalid_checkpoint', 'The checkpoint is ahead of the server and carries no valid proof that this server issued it (a made-up checkpoint, or one from a client of an older version or of a server restored from a copy older than its proof key): nothing was changed. Pull again from since=0.', { extra: ds.epochExtra() });
-}
-
-function newEpoch(): string {
-  return 'e_' + randomBytes(8).toString('hex');
-}
-
-export function toChange(row: DocRow): Change {
-  const c: Change = row.del
-    ? { v: row.v, coll: row.coll, id: row.id, deleted: true, hlc: row.hlc, origin: row.origin, originSeq: row.oseq }
-    : { v: row.v, coll: row.coll, id: row.id, doc: row.body ?? { _id: row.id }, hlc: row.hlc, origin: row.origin, originSeq: row.oseq };
-  return c;
 }
