@@ -7,8 +7,17 @@ export interface ServerOptions {
   host?: string;
   /** TCP port; 0 picks a free one. Default 3000. */
   port?: number;
-  /** Data directory (the engine database lives in `<dataDir>/db`, stored key hashes in `<dataDir>/keys.json`). */
-  dataDir: string;
+  /**
+   * Data directory (the engine database lives in `<dataDir>/db`, stored key hashes in
+   * `<dataDir>/keys.json`). Required unless `databaseUrl` is given.
+   */
+  dataDir?: string;
+  /** Keep everything in PostgreSQL instead: `postgres://user:password@host:port/database`. */
+  databaseUrl?: string;
+  /** Connections in the PostgreSQL pool. Default 10. */
+  databasePoolSize?: number;
+  /** PostgreSQL's statement_timeout for each statement, ms. Default 30 000. */
+  databaseStatementTimeoutMs?: number;
   /**
    * API keys: `"key"` (every dataset) or `"key:ds1,ds2"` (only those datasets). Keys may not
    * contain `:`, `,` or white space.
@@ -34,7 +43,10 @@ export interface ServerOptions {
   keysReloadIntervalMs?: number;
 }
 
-export interface ResolvedServerOptions extends Required<Omit<ServerOptions, 'apiKeysFile' | 'apiKeysEnv' | 'limits'>> {
+export interface ResolvedServerOptions extends Required<Omit<ServerOptions, 'apiKeysFile' | 'apiKeysEnv' | 'limits' | 'dataDir' | 'databaseUrl'>> {
+  /** The data folder (embedded store), or null with a database URL. */
+  dataDir: string | null;
+  databaseUrl: string | null;
   apiKeysFile: string | null;
   apiKeysEnv: string | null;
   limits: Limits;
@@ -64,9 +76,17 @@ export function resolveLimits(partial: Partial<Limits> = {}): Limits {
 }
 
 export function resolveOptions(o: ServerOptions): ResolvedServerOptions {
-  if (!o || typeof o.dataDir !== 'string' || o.dataDir.length === 0) throw new ConfigError('dataDir is required (the folder where the server keeps its data).');
+  if (!o) throw new ConfigError('Server options are required.');
+  const databaseUrl = typeof o.databaseUrl === 'string' && o.databaseUrl.length > 0 ? o.databaseUrl : null;
+  if (!databaseUrl && (typeof o.dataDir !== 'string' || o.dataDir.length === 0)) throw new ConfigError('dataDir is required (the folder where the server keeps its data), or a databaseUrl.');
+  if (databaseUrl && o.dataDir) throw new ConfigError('Give either a data folder or a database URL, not both: the server keeps its data in one of them.');
   const port = o.port ?? 3000;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('port must be an integer 0-65535.');
+  const positiveInt = (name: string, v: number | undefined, def: number): number => {
+    if (v === undefined) return def;
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be an integer >= 1.`);
+    return v;
+  };
   const nonNeg = (name: string, v: number | undefined, def: number): number => {
     if (v === undefined) return def;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${name} must be a number >= 0.`);
@@ -75,7 +95,10 @@ export function resolveOptions(o: ServerOptions): ResolvedServerOptions {
   return {
     host: o.host ?? '127.0.0.1',
     port,
-    dataDir: o.dataDir,
+    dataDir: databaseUrl ? null : o.dataDir!,
+    databaseUrl,
+    databasePoolSize: positiveInt('databasePoolSize', o.databasePoolSize, 10),
+    databaseStatementTimeoutMs: nonNeg('databaseStatementTimeoutMs', o.databaseStatementTimeoutMs, 30_000),
     apiKeys: o.apiKeys ?? [],
     apiKeysFile: o.apiKeysFile ?? null,
     apiKeysEnv: o.apiKeysEnv ?? null,
@@ -105,6 +128,12 @@ Serve options:
   --host <addr>                   interface to listen on (default 127.0.0.1)
   --port <n>                      TCP port, 0 = any free port (default 3000)
   --data <dir>                    data directory (default ./sync-data)
+  --database-url <url>            keep everything in PostgreSQL instead of a data directory:
+                                  postgres://user:password@host:5432/database (also from
+                                  WISEJSON_SYNC_DATABASE_URL, which keeps the password off the
+                                  command line)
+  --database-pool-size <n>        PostgreSQL connections, default 10
+  --database-statement-timeout-ms <n>  per statement, default 30000
   --api-key <key>[:ds1,ds2]       an API key, for every dataset or only those listed (repeatable)
   --api-keys-file <file>          keys, one per line: "key", "key dataset", "key ds1,ds2", "key *",
                                   or "sha256:<hex> ..." for an already hashed key; # comments
@@ -193,7 +222,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   }
 
   if (args[0] === 'serve') i = 1;
-  const options: ServerOptions = { dataDir: './sync-data', apiKeys: [], limits: {} };
+  const options: ServerOptions = { apiKeys: [], limits: {} };
   while (i < args.length) {
     const a = args[i];
     if (a === '--host') options.host = value(a);
@@ -202,6 +231,9 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       if (!/^\d{1,5}$/.test(p) || Number(p) > 65535) throw new ConfigError('--port must be an integer 0-65535.');
       options.port = Number(p);
     } else if (a === '--data') options.dataDir = value(a);
+    else if (a === '--database-url') options.databaseUrl = value(a);
+    else if (a === '--database-pool-size') options.databasePoolSize = number(a, value(a));
+    else if (a === '--database-statement-timeout-ms') options.databaseStatementTimeoutMs = number(a, value(a));
     else if (a === '--api-key') options.apiKeys!.push(value(a));
     else if (a === '--api-keys-file') options.apiKeysFile = value(a);
     else if (a === '--purge-interval-sec') options.purgeIntervalMs = number(a, value(a)) * 1000;
@@ -214,5 +246,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     else throw new ConfigError(a.startsWith('--') ? `Unknown option: ${a.slice(0, 60)} (see --help).` : `Unexpected argument at position ${i + 1} (see --help).`);
   }
   if (env.WISEJSON_SYNC_API_KEYS) options.apiKeysEnv = env.WISEJSON_SYNC_API_KEYS;
+  if (options.databaseUrl === undefined && env.WISEJSON_SYNC_DATABASE_URL) options.databaseUrl = env.WISEJSON_SYNC_DATABASE_URL;
+  if (options.databaseUrl && options.dataDir) throw new ConfigError('--data and --database-url both given: the server keeps its data in one of them.');
+  if (!options.databaseUrl) options.dataDir ??= './sync-data';
   return { kind: 'serve', options };
 }

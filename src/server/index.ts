@@ -24,6 +24,7 @@ import { bytesIn, cutAfterResponse, drainBody, readBody, send, sendJson, sendPro
 import { lockDataDir } from './lock';
 import { AccessLogEntry, loggablePath, sanitizeRequestId, stdoutAccessLog } from './log';
 import { EmbeddedStore } from './store/embedded';
+import { PostgresStore } from './store/postgres';
 import type { DatasetHandle, SyncStorage } from './store/storage';
 
 export type { ServerOptions } from './config';
@@ -53,12 +54,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const keys = new KeyStore();
   keys.set('static', staticKeys(o.apiKeys, o.apiKeysEnv));
   if (o.apiKeysFile) keys.set('file', parseKeysFile(await fs.promises.readFile(o.apiKeysFile, 'utf8'), o.apiKeysFile));
-  keys.set('stored', storedToEntries(await readStoredKeys(o.dataDir)));
+  if (o.dataDir) keys.set('stored', storedToEntries(await readStoredKeys(o.dataDir)));
 
-  const release = await lockDataDir(o.dataDir);
+  const release = o.dataDir ? await lockDataDir(o.dataDir) : async () => undefined;
   let store: SyncStorage;
   try {
-    store = await EmbeddedStore.open(o.dataDir, { limits: o.limits, now: o.now });
+    store = o.databaseUrl
+      ? await PostgresStore.open({ url: o.databaseUrl, poolSize: o.databasePoolSize, statementTimeoutMs: o.databaseStatementTimeoutMs, limits: o.limits, now: o.now })
+      : await EmbeddedStore.open(o.dataDir!, { limits: o.limits, now: o.now });
   } catch (err) {
     await release();
     throw err;
@@ -216,12 +219,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     res.on('close', () => gone.abort());
     for (;;) {
       const last = waitMs <= 0 || closing || performance.now() >= deadline - 1;
-      const page = await store.changesPage(ds, q, last);
+      // Listen before reading: a push committed while the page is read (a store that reads over
+      // the network) still wakes this request.
+      const read = new AbortController();
+      const wake = last ? null : store.waitForChange(ds, deadline - performance.now(), AbortSignal.any([gone.signal, read.signal]));
+      let page;
+      try {
+        page = await store.changesPage(ds, q, last);
+      } catch (err) {
+        read.abort();
+        throw err;
+      }
       if (page) {
+        read.abort();
         ctx.entry.changes = page.changes;
         return send(req, res, page.body, { status: 200, contentType: 'application/json; charset=utf-8', compress: true });
       }
-      await store.waitForChange(ds, deadline - performance.now(), gone.signal);
+      await wake;
       if (gone.signal.aborted) return 0;
     }
   }
@@ -253,7 +267,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     timers.push(t);
   }
   if (o.keysReloadIntervalMs > 0) {
-    const watched = [storedKeysPath(o.dataDir), ...(o.apiKeysFile ? [o.apiKeysFile] : [])];
+    const watched = [...(o.dataDir ? [storedKeysPath(o.dataDir)] : []), ...(o.apiKeysFile ? [o.apiKeysFile] : [])];
     const stamps = new Map<string, string>();
     const stamp = async (f: string): Promise<string> => {
       try {
@@ -275,7 +289,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           stamps.set(f, now);
           try {
             if (f === o.apiKeysFile) keys.set('file', now === 'absent' ? [] : parseKeysFile(await fs.promises.readFile(f, 'utf8'), f));
-            else keys.set('stored', storedToEntries(await readStoredKeys(o.dataDir)));
+            else if (o.dataDir) keys.set('stored', storedToEntries(await readStoredKeys(o.dataDir)));
           } catch (err) {
             o.errorLog(`could not reload API keys from ${f}: ${describeError(err)} (keeping the previous keys)`);
           }

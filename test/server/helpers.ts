@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AccessLogEntry, RunningServer, ServerOptions, startServer } from '../../src/server';
 import { HybridLogicalClock } from '../../src/sync/hlc';
+import { copyDatabase, restoreDatabase, testDatabaseUrl } from '../postgres/cluster';
 import {
   ChangesResponse, DelOp, JsonObject, Op, parseChangesResponse, parseProblem, parsePushResponse, PatchOp, Problem,
   PushRequest, PushResponse, PutOp,
@@ -26,6 +27,8 @@ export async function tmpDir(prefix = 'wisejson-sync-test-'): Promise<string> {
 /** A server per test (or per describe), with its access log captured. */
 export class TestServer {
   dir = '';
+  /** In a PostgreSQL run (WISEJSON_TEST_STORE=postgres): the database standing for `dir`. */
+  databaseUrl: string | null = null;
   server: RunningServer | null = null;
   readonly logs: AccessLogEntry[] = [];
   readonly errors: string[] = [];
@@ -39,10 +42,11 @@ export class TestServer {
 
   async start(extra: Partial<ServerOptions> = {}): Promise<RunningServer> {
     if (!this.dir) this.dir = await tmpDir();
+    this.databaseUrl = await testDatabaseUrl(this.dir);
     this.server = await startServer({
       host: '127.0.0.1',
       port: 0,
-      dataDir: this.dir,
+      ...(this.databaseUrl ? { databaseUrl: this.databaseUrl } : { dataDir: this.dir }),
       apiKeys: [KEY, KEY2, `${KEY_SCOPED}:allowed`],
       accessLog: (e) => this.logs.push(e),
       errorLog: (l) => this.errors.push(l),
@@ -64,10 +68,29 @@ export class TestServer {
     return this.start(extra);
   }
 
+  /**
+   * A copy of the stopped server's data, as a backup would take it: its data folder, or in a
+   * PostgreSQL run its database. Returns where the copy is.
+   */
+  async copyData(): Promise<string> {
+    if (this.databaseUrl) return copyDatabase(this.databaseUrl);
+    const backup = await tmpDir('wisejson-sync-backup-');
+    await fs.promises.cp(this.dir, backup, { recursive: true });
+    return backup;
+  }
+
+  /** Puts a copy made by {@link copyData} in place of the stopped server's data (a restore). */
+  async restoreData(copy: string): Promise<void> {
+    if (this.databaseUrl) return restoreDatabase(this.databaseUrl, copy);
+    await fs.promises.rm(this.dir, { recursive: true, force: true });
+    await fs.promises.cp(copy, this.dir, { recursive: true });
+  }
+
   async cleanup(): Promise<void> {
     await this.stop();
     if (this.dir) await fs.promises.rm(this.dir, { recursive: true, force: true });
     this.dir = '';
+    this.databaseUrl = null;
   }
 
   api(key: string | null = KEY): Api {

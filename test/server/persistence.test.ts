@@ -7,6 +7,7 @@ import { startServer } from '../../src/server';
 import { createStoredKey, revokeStoredKey } from '../../src/server/auth';
 import { parseConflictRecord, PushRequest } from '../../src/sync/protocol';
 import { Api, conflictsOf, expectProblem, KEY, KEY2, Replica, sleep, TestServer, tmpDir } from './helpers';
+import { itEmbedded } from '../postgres/cluster';
 
 const DAY = 86_400_000;
 
@@ -22,17 +23,15 @@ describe('server: persistence', () => {
   /** Stops the server, copies its data folder (a backup), starts it again. */
   async function backupData(): Promise<string> {
     await t.stop();
-    const backup = await tmpDir('wisejson-sync-backup-');
-    await fs.promises.cp(t.dir, backup, { recursive: true });
+    const backup = await t.copyData();
     await t.start();
     return backup;
   }
 
-  /** Stops the server and puts the backup in place of its data folder, then starts it. */
+  /** Stops the server and puts the backup in place of its data (folder or database), then starts it. */
   async function restoreData(backup: string): Promise<void> {
     await t.stop();
-    await fs.promises.rm(t.dir, { recursive: true, force: true });
-    await fs.promises.rename(backup, t.dir);
+    await t.restoreData(backup);
     await t.start();
   }
 
@@ -216,7 +215,7 @@ describe('server: persistence', () => {
     assert.deepEqual([after.epoch, after.head, after.epochStart], [p.epoch, 5, 4]);
   });
 
-  it('one server per data dir', async () => {
+  itEmbedded('one server per data dir', async () => {
     await t.start();
     await assert.rejects(startServer({ dataDir: t.dir, port: 0, apiKeys: [KEY], accessLog: false }), (e: unknown) => (e as { code?: string }).code === 'data_dir_locked');
   });

@@ -143,19 +143,17 @@ describe(`sync robustness: crashes, restores, clocks, processes (seed ${SEED})`,
     }
   });
 
-  /** Stops the in-process server, copies its data folder, and starts it again. */
+  /** Stops the in-process server, copies its data (folder or database), and starts it again. */
   const backup = async (): Promise<string> => {
-    const copy = path.join(env.dir, `backup-${Date.now()}`);
     await env.server.stop();
-    await fs.promises.cp(env.server.dir, copy, { recursive: true });
+    const copy = await env.server.copyData();
     await env.server.start();
     env.proxy.target = env.server.url;
     return copy;
   };
   const restore = async (copy: string): Promise<void> => {
     await env.server.stop();
-    await rmDir(env.server.dir);
-    await fs.promises.cp(copy, env.server.dir, { recursive: true });
+    await env.server.restoreData(copy);
     await env.server.start();
     env.proxy.target = env.server.url;
   };

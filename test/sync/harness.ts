@@ -21,6 +21,7 @@ import { HttpSyncApiClient } from '../../src/sync/api-client';
 import { ChangesResponse, jsonEqual, parseChangesResponse, parsePushResponse, PushResponse } from '../../src/sync/protocol';
 import type { OutboxOp } from '../../src/engine/state/sync-state';
 import { KEY } from '../server/helpers';
+import { testDatabaseUrl } from '../postgres/cluster';
 
 export const DS = 'team';
 export const COLL = 'notes';
@@ -413,8 +414,14 @@ export class ServerProcess {
   /** `script`: the server's CLI bundle (another version's, for compatibility tests). */
   constructor(readonly dataDir: string, readonly args: string[] = [], readonly script = SERVER_JS) {}
 
+  /** In a PostgreSQL run (WISEJSON_TEST_STORE=postgres): the database standing for `dataDir`. */
+  databaseUrl: string | null = null;
+
   async start(): Promise<string> {
-    const proc = spawn(process.execPath, [this.script, '--host', '127.0.0.1', '--port', '0', '--data', this.dataDir, '--api-key', KEY, '--no-access-log', '--purge-interval-sec', '0', ...this.args], {
+    // Another version's server (compatibility tests) keeps its data folder.
+    if (this.script === SERVER_JS) this.databaseUrl = await testDatabaseUrl(this.dataDir);
+    const store = this.databaseUrl ? ['--database-url', this.databaseUrl] : ['--data', this.dataDir];
+    const proc = spawn(process.execPath, [this.script, '--host', '127.0.0.1', '--port', '0', ...store, '--api-key', KEY, '--no-access-log', '--purge-interval-sec', '0', ...this.args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
