@@ -173,17 +173,22 @@ async function writeStoredKeys(dataDir: string, keys: StoredKey[]): Promise<void
   }
 }
 
-/** Creates a key for `datasets` (`["*"]` = all), stores its hash, returns the key (shown once). */
-export async function createStoredKey(dataDir: string, datasets: string[]): Promise<{ key: string; id: string }> {
+/** A new random key for `datasets` (`["*"]` = all) and what is stored of it (its hash). */
+export function newStoredKey(datasets: string[]): { key: string; stored: StoredKey } {
   const scope: string[] | '*' = datasets.includes('*') ? '*' : datasets;
   if (scope !== '*') for (const d of scope) if (!isValidName(d)) throw new KeyConfigError('Invalid dataset name (names follow the collection-name rules).');
   const key = generateKey();
   const sha256 = hashKey(key).toString('hex');
-  const id = 'k_' + sha256.slice(0, 12);
+  return { key, stored: { id: 'k_' + sha256.slice(0, 12), sha256, datasets: scope === '*' ? '*' : [...new Set(scope)], createdAt: new Date().toISOString() } };
+}
+
+/** Creates a key for `datasets` (`["*"]` = all), stores its hash, returns the key (shown once). */
+export async function createStoredKey(dataDir: string, datasets: string[]): Promise<{ key: string; id: string }> {
+  const { key, stored } = newStoredKey(datasets);
   const keys = await readStoredKeys(dataDir);
-  keys.push({ id, sha256, datasets: scope === '*' ? '*' : [...new Set(scope)], createdAt: new Date().toISOString() });
+  keys.push(stored);
   await writeStoredKeys(dataDir, keys);
-  return { key, id };
+  return { key, id: stored.id };
 }
 
 export async function revokeStoredKey(dataDir: string, id: string): Promise<boolean> {

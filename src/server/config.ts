@@ -122,6 +122,7 @@ Usage:
   node dist/server.js keys create --data <dir> --dataset <name> [--dataset <name>...]
   node dist/server.js keys list   --data <dir>
   node dist/server.js keys revoke --data <dir> --id <keyId>
+  (the keys commands take --database-url <url> instead of --data for a server on PostgreSQL)
   node dist/server.js --help
 
 Serve options:
@@ -159,9 +160,12 @@ Prints "listening on http://<host>:<port>" when ready; SIGINT/SIGTERM stop it gr
 export type Command =
   | { kind: 'help' }
   | { kind: 'serve'; options: ServerOptions }
-  | { kind: 'keys-create'; dataDir: string; datasets: string[] }
-  | { kind: 'keys-list'; dataDir: string }
-  | { kind: 'keys-revoke'; dataDir: string; id: string };
+  | { kind: 'keys-create'; store: KeyStoreLocation; datasets: string[] }
+  | { kind: 'keys-list'; store: KeyStoreLocation }
+  | { kind: 'keys-revoke'; store: KeyStoreLocation; id: string };
+
+/** Where `keys create/list/revoke` keep the key hashes: a data folder's keys.json, or the database. */
+export type KeyStoreLocation = { dataDir: string } | { databaseUrl: string };
 
 const LIMIT_FLAGS: Record<string, keyof import('../sync/protocol').Limits> = {
   '--max-ops-per-push': 'maxOpsPerPush',
@@ -199,24 +203,29 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   if (args[0] === 'keys') {
     const sub = args[1];
     i = 2;
-    let dataDir = './sync-data';
+    let dataDir: string | undefined;
+    let databaseUrl: string | undefined;
     const datasets: string[] = [];
     let id: string | undefined;
     while (i < args.length) {
       const a = args[i];
       if (a === '--data') dataDir = value(a);
+      else if (a === '--database-url') databaseUrl = value(a);
       else if (a === '--dataset') datasets.push(value(a));
       else if (a === '--id') id = value(a);
       else throw new ConfigError(a.startsWith('--') ? `Unknown option for "keys": ${a.slice(0, 60)}` : `Unexpected argument at position ${i + 1} (see --help).`);
     }
+    databaseUrl ??= dataDir === undefined ? env.WISEJSON_SYNC_DATABASE_URL || undefined : undefined;
+    if (dataDir !== undefined && databaseUrl !== undefined) throw new ConfigError('--data and --database-url both given: the keys live with the server\'s data, in one of them.');
+    const store: KeyStoreLocation = databaseUrl !== undefined ? { databaseUrl } : { dataDir: dataDir ?? './sync-data' };
     if (sub === 'create') {
       if (datasets.length === 0) throw new ConfigError('keys create needs --dataset <name> (repeatable; "*" = every dataset).');
-      return { kind: 'keys-create', dataDir, datasets };
+      return { kind: 'keys-create', store, datasets };
     }
-    if (sub === 'list') return { kind: 'keys-list', dataDir };
+    if (sub === 'list') return { kind: 'keys-list', store };
     if (sub === 'revoke') {
       if (!id) throw new ConfigError('keys revoke needs --id <keyId> (see "keys list").');
-      return { kind: 'keys-revoke', dataDir, id };
+      return { kind: 'keys-revoke', store, id };
     }
     throw new ConfigError('Usage: keys create|list|revoke (see --help).');
   }

@@ -24,7 +24,7 @@ import { bytesIn, cutAfterResponse, drainBody, readBody, send, sendJson, sendPro
 import { lockDataDir } from './lock';
 import { AccessLogEntry, loggablePath, sanitizeRequestId, stdoutAccessLog } from './log';
 import { EmbeddedStore } from './store/embedded';
-import { PostgresStore } from './store/postgres';
+import { PostgresKeys, PostgresStore } from './store/postgres';
 import type { DatasetHandle, SyncStorage } from './store/storage';
 
 export type { ServerOptions } from './config';
@@ -55,6 +55,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   keys.set('static', staticKeys(o.apiKeys, o.apiKeysEnv));
   if (o.apiKeysFile) keys.set('file', parseKeysFile(await fs.promises.readFile(o.apiKeysFile, 'utf8'), o.apiKeysFile));
   if (o.dataDir) keys.set('stored', storedToEntries(await readStoredKeys(o.dataDir)));
+  // With a database, `keys create --database-url` stores keys there: read now and every couple of seconds.
+  const databaseKeys = o.databaseUrl ? await PostgresKeys.open(o.databaseUrl) : null;
+  if (databaseKeys) {
+    try {
+      keys.set('stored', storedToEntries(await databaseKeys.list()));
+    } catch (err) {
+      await databaseKeys.close().catch(() => undefined);
+      throw err;
+    }
+  }
 
   const release = o.dataDir ? await lockDataDir(o.dataDir) : async () => undefined;
   let store: SyncStorage;
@@ -64,6 +74,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       : await EmbeddedStore.open(o.dataDir!, { limits: o.limits, now: o.now });
   } catch (err) {
     await release();
+    await databaseKeys?.close().catch(() => undefined);
     throw err;
   }
 
@@ -283,6 +294,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (busy) return;
       busy = true;
       void (async () => {
+        if (databaseKeys) {
+          try {
+            keys.set('stored', storedToEntries(await databaseKeys.list()));
+          } catch (err) {
+            o.errorLog(`could not reload API keys from the database: ${describeError(err)} (keeping the previous keys)`);
+          }
+        }
         for (const f of watched) {
           const now = await stamp(f);
           if (now === stamps.get(f)) continue;
@@ -317,6 +335,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   } catch (err) {
     for (const t of timers) clearInterval(t);
     await store.close().catch(() => undefined);
+    await databaseKeys?.close().catch(() => undefined);
     await release();
     throw err;
   }
@@ -342,6 +361,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.closeAllConnections();
         await serverClosed;
         await store.close();
+        await databaseKeys?.close().catch(() => undefined);
         await release();
       })();
     }

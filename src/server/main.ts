@@ -3,11 +3,38 @@
  *
  *   node dist/server.js --host 127.0.0.1 --port 3000 --data ./sync-data --api-key <key>
  *   node dist/server.js keys create --data ./sync-data --dataset notes
+ *   node dist/server.js --database-url postgres://… (or WISEJSON_SYNC_DATABASE_URL)
  *   node dist/server.js --help
  */
-import { createStoredKey, readStoredKeys, revokeStoredKey, storedKeysPath } from './auth';
-import { ConfigError, parseArgs, USAGE } from './config';
+import { createStoredKey, readStoredKeys, revokeStoredKey, type StoredKey, storedKeysPath } from './auth';
+import { ConfigError, type KeyStoreLocation, parseArgs, USAGE } from './config';
 import { startServer } from './index';
+import { describeDatabaseUrl, PostgresKeys } from './store/postgres';
+
+interface StoredKeys {
+  list(): Promise<StoredKey[]>;
+  create(datasets: string[]): Promise<{ key: string; id: string }>;
+  revoke(id: string): Promise<boolean>;
+}
+
+/** Runs `work` on the stored keys of a data folder (keys.json) or of a database. */
+async function withKeys<T>(store: KeyStoreLocation, work: (keys: StoredKeys) => Promise<T>): Promise<T> {
+  if ('dataDir' in store) {
+    const dir = store.dataDir;
+    return work({ list: () => readStoredKeys(dir), create: (d) => createStoredKey(dir, d), revoke: (id) => revokeStoredKey(dir, id) });
+  }
+  const keys = await PostgresKeys.open(store.databaseUrl);
+  try {
+    return await work(keys);
+  } finally {
+    await keys.close();
+  }
+}
+
+/** Where the keys are, for messages (a database URL without its password). */
+function where(store: KeyStoreLocation): string {
+  return 'dataDir' in store ? storedKeysPath(store.dataDir) : `the table wj_api_keys of ${describeDatabaseUrl(store.databaseUrl)}`;
+}
 
 async function main(): Promise<number> {
   let cmd;
@@ -25,23 +52,23 @@ async function main(): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     case 'keys-create': {
-      const { key, id } = await createStoredKey(cmd.dataDir, cmd.datasets);
+      const { key, id } = await withKeys(cmd.store, (k) => k.create(cmd.datasets));
       process.stdout.write(key + '\n');
       process.stderr.write(
         `Created key ${id} for ${cmd.datasets.includes('*') ? 'every dataset' : `dataset(s) ${cmd.datasets.join(', ')}`}.\n` +
-          `It is shown only this once: only its SHA-256 hash is stored, in ${storedKeysPath(cmd.dataDir)}.\n` +
+          `It is shown only this once: only its SHA-256 hash is stored, in ${where(cmd.store)}.\n` +
           'A running server picks it up within seconds.\n',
       );
       return 0;
     }
     case 'keys-list': {
-      const keys = await readStoredKeys(cmd.dataDir);
-      if (keys.length === 0) process.stderr.write(`No stored keys in ${storedKeysPath(cmd.dataDir)}.\n`);
+      const keys = await withKeys(cmd.store, (k) => k.list());
+      if (keys.length === 0) process.stderr.write(`No stored keys in ${where(cmd.store)}.\n`);
       for (const k of keys) process.stdout.write(`${k.id}\t${k.datasets === '*' ? '*' : k.datasets.join(',')}\t${k.createdAt}\n`);
       return 0;
     }
     case 'keys-revoke': {
-      const ok = await revokeStoredKey(cmd.dataDir, cmd.id);
+      const ok = await withKeys(cmd.store, (k) => k.revoke(cmd.id));
       process.stderr.write(ok ? `Revoked ${cmd.id}.\n` : `No stored key with id ${cmd.id}.\n`);
       return ok ? 0 : 1;
     }

@@ -48,7 +48,7 @@ import { request as httpRequest } from 'node:http';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { docBytes, idOf } from './sync/docs.mjs';
 import { CountingProxy, ServerProcess, changesQuery, summarizeLog } from './sync/server.mjs';
@@ -101,6 +101,9 @@ const S = {
     liveMedianMs: 25,
     liveRssGrowthMB: 100,
     liveHealthMaxMs: 100,
+    pgServerRssMB: 120,
+    pgStartSeconds: 1,
+    pgPushRatio: 0.7,
   },
 };
 const COLL = 'bench';
@@ -340,7 +343,7 @@ const sampleIds = (prefix, n) => Array.from({ length: 20 }, (_, k) => idOf(prefi
 
 // ---------------------------------------------------------------------------------------------
 
-const results = { push: null, seed: null, initial: null, resume: null, live: null };
+const results = { push: null, seed: null, initial: null, resume: null, live: null, postgres: null };
 let exitCode = 0;
 const loadStart = loadavg().map((x) => Math.round(x * 100) / 100);
 try {
@@ -453,6 +456,49 @@ try {
       log(`4. live: ${err.message}`);
     }
     results.live.serverStop = await server.stop();
+  }
+
+  // ---- 5. the same on PostgreSQL: push, seed, restart, initial sync ----------------------------
+  {
+    const { PostgresCluster, postgresBinDir } = await import(pathToFileURL(join(ROOT, 'out', 'test', 'postgres', 'cluster.js')).href).then((m) => m.default ?? m);
+    if (!postgresBinDir()) {
+      results.postgres = { skipped: 'PostgreSQL is not installed (apt-get install postgresql)' };
+      log(`5. PostgreSQL: skipped (${results.postgres.skipped})`);
+    } else {
+      const cluster = await PostgresCluster.start();
+      results.postgres = {};
+      try {
+        const pg = results.postgres;
+        const pushUrl = await cluster.createDatabase();
+        let server = await ServerProcess.start({ serverJs: SERVER_JS, databaseUrl: pushUrl, apiKey: API_KEY, label: 'server-pg-push', log });
+        proxy.retarget(server.port);
+        log(`5. PostgreSQL ${cluster.url()}: push ${S.pushDocs}`);
+        pg.push = await measuredRun('pg-push', server, { dir: join(RUN_DIR, 'client-pg-push'), insert: S.pushDocs, prefix: 'p', expectIds: sampleIds('p', S.pushDocs) });
+        pg.push.checks = checks(pg.push, { n: S.pushDocs, expectPushOps: S.pushDocs });
+        await server.stop();
+        const mainUrl = await cluster.createDatabase();
+        server = await ServerProcess.start({ serverJs: SERVER_JS, databaseUrl: mainUrl, apiKey: API_KEY, label: 'server-pg-seed', log });
+        proxy.retarget(server.port);
+        log(`5. PostgreSQL: seeding ${S.initialDocs} docs…`);
+        pg.seed = await measuredRun('pg-seed', server, { dir: join(RUN_DIR, 'client-pg-seed'), insert: S.initialDocs, prefix: 's' }, { timeoutMs: 900_000 });
+        await server.stop();
+        server = await ServerProcess.start({ serverJs: SERVER_JS, databaseUrl: mainUrl, apiKey: API_KEY, label: 'server-pg', log });
+        proxy.retarget(server.port);
+        pg.restart = { ms: server.startMs, rssMB: server.rssAtStartMB };
+        log(`   PostgreSQL server restarted with ${S.initialDocs} docs in ${(server.startMs / 1000).toFixed(2)} s, RSS ${server.rssAtStartMB.toFixed(0)} MB`);
+        pg.initial = await measuredRun('pg-initial', server, { dir: join(RUN_DIR, 'client-pg-initial'), insert: 0, prefix: 's', expectIds: sampleIds('s', S.initialDocs) });
+        pg.initial.checks = checks(pg.initial, { n: S.initialDocs });
+        pg.initial.serverRssAfterMB = server.rssMB();
+        await server.stop();
+        for (const r of [pg.push, pg.seed, pg.initial]) delete r.entries;
+        if (!pg.push.error && !pg.initial.error) log(`5. PostgreSQL: push ${(pg.push.client.syncMs / 1000).toFixed(2)} s (embedded ${(results.push.client.syncMs / 1000).toFixed(2)} s); initial sync ${(pg.initial.client.syncMs / 1000).toFixed(2)} s (embedded ${(results.initial.client.syncMs / 1000).toFixed(2)} s), server peak ${pg.initial.server.peakMB.toFixed(0)} MB`);
+      } catch (err) {
+        results.postgres.error = err.message;
+        log(`5. PostgreSQL: ${err.message}`);
+      } finally {
+        cluster.stop();
+      }
+    }
   }
 
   // ---- profiles (diagnostic, not measurements) ------------------------------------------------

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { startServer } from '../../src/server';
+import { SCHEMA_VERSION } from '../../src/server/store/postgres';
 import { KEY } from '../server/helpers';
 import { createDatabase, freePort } from './cluster';
 
@@ -65,12 +66,44 @@ describe('server on PostgreSQL: start-up errors and the schema', function () {
     const c = new Client({ connectionString: url });
     await c.connect();
     try {
-      assert.deepEqual((await c.query('SELECT version FROM wj_schema')).rows, [{ version: 1 }]);
+      assert.deepEqual((await c.query('SELECT version FROM wj_schema')).rows, [{ version: SCHEMA_VERSION }]);
       await c.query('UPDATE wj_schema SET version = 99');
     } finally {
       await c.end();
     }
-    await rejectsWith(url, /schema is version 99, newer than this server knows \(1\): run a newer server/);
+    await rejectsWith(url, new RegExp(`schema is version 99, newer than this server knows \\(${SCHEMA_VERSION}\\): run a newer server`));
+  });
+
+  it('keys create/list/revoke --database-url: a running server accepts a created key and refuses a revoked one within 2 s', async () => {
+    const url = await createDatabase(base());
+    const cli = (...args: string[]) => spawnSync(process.execPath, [SERVER_JS, 'keys', ...args, '--database-url', url], { encoding: 'utf8', timeout: 30_000 });
+    const s = await startServer({ databaseUrl: url, port: 0, accessLog: false, errorLog: () => undefined }); // no key at all yet
+    try {
+      const info = (key: string) => fetch(`${s.url}/v1/info`, { headers: { authorization: `Bearer ${key}`, 'sync-protocol': '1' } }).then((r) => r.status);
+      const created = cli('create', '--dataset', 'team');
+      assert.equal(created.status, 0, created.stderr);
+      const key = created.stdout.trim();
+      assert.match(created.stderr, /Created key k_[0-9a-f]{12} for dataset\(s\) team/);
+      assert.match(created.stderr, /wj_api_keys of wj@127\.0\.0\.1:\d+\/wj_/);
+      const t0 = Date.now();
+      while ((await info(key)) !== 200) {
+        assert.ok(Date.now() - t0 < 2500, 'the new key works within 2 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const listed = cli('list');
+      const id = /^(k_[0-9a-f]{12})\tteam\t/m.exec(listed.stdout)?.[1];
+      assert.ok(id, listed.stdout);
+      assert.ok(!listed.stdout.includes(key), 'list never shows a key');
+      assert.equal(cli('revoke', '--id', id).status, 0);
+      const t1 = Date.now();
+      while ((await info(key)) !== 401) {
+        assert.ok(Date.now() - t1 < 2500, 'the revoked key is refused within 2 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(cli('revoke', '--id', id).status, 1, 'revoking again: no such key');
+    } finally {
+      await s.close();
+    }
   });
 
   it('the CLI: --database-url (or WISEJSON_SYNC_DATABASE_URL) with a wrong URL exits 1 with one line, no password', async () => {

@@ -12,6 +12,7 @@
  *   wj_collections  (dataset, coll, head, rows)                discovery in O(collections)
  *   wj_replicas     (dataset, replica_id, last_seq, last_seen_at)
  *   wj_bindings     (replica_id, key_hash, bound_at)           replica → key (global)
+ *   wj_api_keys     (id, sha256, datasets, created_at)         `keys create` (hashes only)
  *
  * A push is one transaction that locks the dataset's row (SELECT … FOR UPDATE), dedupes by the
  * replica's lastSeq inside it, assigns dense versions in commit order and commits before the
@@ -21,6 +22,7 @@
 import { Pool, type PoolClient, types as pgTypes } from 'pg';
 import { HybridLogicalClock } from '../../sync/hlc';
 import { ChangesQuery, CONFLICTS_COLLECTION, PushRequest, PushResponse } from '../../sync/protocol';
+import { newStoredKey, type StoredKey } from '../auth';
 import { SyncServerError } from '../errors';
 import { DocRow, rowKey, SERVER_ORIGIN } from '../merge';
 import {
@@ -81,6 +83,15 @@ const MIGRATIONS: readonly string[][] = [
       replica_id text PRIMARY KEY,
       key_hash text NOT NULL,
       bound_at bigint NOT NULL
+    )`,
+  ],
+  // 2: API keys created with `keys create --database-url` (hashes only)
+  [
+    `CREATE TABLE wj_api_keys (
+      id text PRIMARY KEY,
+      sha256 text NOT NULL UNIQUE,
+      datasets text NOT NULL,
+      created_at text NOT NULL
     )`,
   ],
 ];
@@ -482,6 +493,48 @@ export class PostgresStore implements SyncStorage<PgDataset> {
     this.closed = true;
     this.wakeAll();
     await this.pool.end();
+  }
+}
+
+/**
+ * The stored API keys of a database (`keys create/list/revoke --database-url`, and the server,
+ * which reads them every couple of seconds). Only SHA-256 hashes are stored.
+ */
+export class PostgresKeys {
+  private constructor(private readonly pool: Pool) {}
+
+  /** Connects and brings the schema up to date. @throws DatabaseConfigError as PostgresStore.open. */
+  static async open(url: string): Promise<PostgresKeys> {
+    checkDatabaseUrl(url);
+    const pool = new Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000, application_name: 'wisejson-sync-keys' });
+    pool.on('error', () => undefined);
+    try {
+      await migrate(pool);
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw startError(err, url);
+    }
+    return new PostgresKeys(pool);
+  }
+
+  async list(): Promise<StoredKey[]> {
+    const r = await this.pool.query<{ id: string; sha256: string; datasets: string; created_at: string }>('SELECT id, sha256, datasets, created_at FROM wj_api_keys ORDER BY created_at, id');
+    return r.rows.map((k) => ({ id: k.id, sha256: k.sha256, datasets: JSON.parse(k.datasets) as StoredKey['datasets'], createdAt: k.created_at }));
+  }
+
+  /** Creates a key for `datasets` (`["*"]` = all); returns it (shown once: only its hash is stored). */
+  async create(datasets: string[]): Promise<{ key: string; id: string }> {
+    const { key, stored } = newStoredKey(datasets);
+    await this.pool.query('INSERT INTO wj_api_keys (id, sha256, datasets, created_at) VALUES ($1, $2, $3, $4)', [stored.id, stored.sha256, JSON.stringify(stored.datasets), stored.createdAt]);
+    return { key, id: stored.id };
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    return ((await this.pool.query('DELETE FROM wj_api_keys WHERE id = $1', [id])).rowCount ?? 0) > 0;
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
   }
 }
 

@@ -123,11 +123,22 @@ export function buildMarkdown(data) {
     budgets.push({ what: `4. live: ${int(D?.requests ?? S.liveRequests)} live requests held open at once: server RSS growth`, limit: `< ${B.liveRssGrowthMB} MB`, measured: D ? `${num(D.rssGrowthMB)} MB (${num(D.rssBeforeMB)} → ${num(D.rssPeakMB)} MB; ${int(D.held)} held${D.failed ? `, ${D.failed} failed` : ''}${D.answeredEarly ? `, ${D.answeredEarly} answered early` : ''})` : failed ?? 'not measured', pass: !!held && D.rssGrowthMB < B.liveRssGrowthMB, binding: !data.quick });
     budgets.push({ what: `4. live: /v1/health while they are held (${D?.healthSamples ?? 30} requests)`, limit: `< ${B.liveHealthMaxMs} ms`, measured: D ? `max ${num(D.healthMaxMs)} ms (median ${num(D.healthMedianMs)})` : failed ?? 'not measured', pass: !!held && D.healthMaxMs < B.liveHealthMaxMs, binding: !data.quick });
   }
+  const P = R.postgres;
+  if (P && !P.skipped) {
+    const failed = P.error ? `failed: ${P.error}` : null;
+    const pushOk = P.push?.client && R.push?.client;
+    const ratio = pushOk ? R.push.client.syncMs / P.push.client.syncMs : NaN;
+    budgets.push({ what: `5. PostgreSQL: push of ${k(S.pushDocs)} changes, throughput ÷ the embedded store's (1.)`, limit: `≥ ${B.pgPushRatio}×`, measured: pushOk ? `${ratio.toFixed(2)}× (${num(P.push.client.syncMs / 1000)} s vs ${num(R.push.client.syncMs / 1000)} s)` : failed ?? 'not measured', pass: pushOk && ratio >= B.pgPushRatio, binding: !data.quick });
+    const init = P.initial?.client ? P.initial : null;
+    budgets.push({ what: `5. PostgreSQL: server peak RSS during the initial sync of ${k(S.initialDocs)} docs`, limit: `< ${B.pgServerRssMB} MB`, measured: init ? `${num(init.server.peakMB)} MB (embedded: ${R.initial?.server ? num(R.initial.server.peakMB) : '?'} MB)` : failed ?? 'not measured', pass: !!init && init.server.peakMB < B.pgServerRssMB, binding: !data.quick });
+    budgets.push({ what: `5. PostgreSQL: server start with ${k(S.initialDocs)} docs`, limit: `< ${B.pgStartSeconds} s`, measured: P.restart ? `${num(P.restart.ms / 1000)} s, RSS ${num(P.restart.rssMB)} MB (embedded: ${R.seed?.serverRestart ? `${num(R.seed.serverRestart.ms / 1000)} s, ${num(R.seed.serverRestart.rssMB)} MB` : '?'})` : failed ?? 'not measured', pass: !!P.restart && P.restart.ms / 1000 < B.pgStartSeconds, binding: !data.quick });
+    if (init) budgets.push({ what: `5. PostgreSQL: initial sync of ${k(S.initialDocs)} docs (for information; 2. is the embedded store's)`, limit: `< ${B.initialSyncSeconds} s`, measured: `${num(init.client.syncMs / 1000)} s (embedded ${R.initial?.client ? num(R.initial.client.syncMs / 1000) : '?'} s)`, pass: init.client.syncMs / 1000 < B.initialSyncSeconds, binding: false });
+  }
   const budgetTable = ['| Budget | Limit | Measured | Result |', '| --- | --- | --- | --- |',
     ...budgets.map((b) => `| ${b.what} | ${b.limit} | ${b.measured} | ${b.binding ? ok(b.pass) : (b.pass ? 'pass' : 'fail')} |`)].join('\n');
 
   // Correctness checks
-  const checkRuns = [['1. push', R.push], ['seeding', R.seed], ['2. initial sync', R.initial], ['3b. resume run 2', R.resume?.second]];
+  const checkRuns = [['1. push', R.push], ['seeding', R.seed], ['2. initial sync', R.initial], ['3b. resume run 2', R.resume?.second], ['5. PostgreSQL push', R.postgres?.push], ['5. PostgreSQL initial sync', R.postgres?.initial]];
   const checkLines = [];
   for (const [name, run] of checkRuns) {
     if (!run?.checks) continue;
@@ -185,6 +196,7 @@ function header(data) {
 - 2. initial sync: ${int(S.initialDocs)} documents pushed by a seeding client${seed?.client ? ` (${num(seed.ms / 1000)} s: insertMany with sync enabled ${num(seed.prepared.insertMs / 1000)} s + triggerSync ${num(seed.client.syncMs / 1000)} s; its figures are in the last column, for information${seed.profile ? ', measured with its client under `node --cpu-prof`' : ''})` : ''}, server restarted${seed?.serverRestart ? ` (startup with the data: ${num(seed.serverRestart.ms / 1000)} s, RSS ${num(seed.serverRestart.rssMB)} MB)` : ''}, then a fresh client database runs \`triggerSync()\` from scratch.
 - 3. resume: the same initial sync in another fresh folder, SIGKILLed after ${R.resume ? `${R.resume.killAt} of the ${R.resume.dataPagesUninterrupted}` : `${Math.round(S.killFraction * 100)} % of the`} data pages run 2. needed (counted in the server's access log), then run again on the same folder${R.resume?.reopenMs != null ? ` (reopening the killed database took ${num(R.resume.reopenMs)} ms and found ${int(R.resume.docsAfterKill)} documents)` : ''}.
 - 4. live: a writer and a reader process, each with its own database and live sync (the default; no proxy), ${int(S.liveWrites ?? 0)} writes one at a time, each timed from just before the writer's insert to the reader having the document (the wall clock of both processes). Then ${int(S.liveRequests ?? 0)} live requests (\`GET /changes?wait=25\` at the dataset's head) held open at once on a fresh server, its RSS sampled and \`/v1/health\` timed meanwhile.
+- 5. PostgreSQL: the server with \`--database-url\` on a PostgreSQL ${R.postgres?.skipped ? `(skipped: ${R.postgres.skipped})` : 'the bench starts itself (initdb in a temp folder, fsync on)'}: 1.'s push, then 2.'s seeding, restart and initial sync, same client and proxy.
 - Total run time: ${data.elapsedSeconds} s. Raw numbers: \`test/bench/sync-results.json\`.
 `;
 }

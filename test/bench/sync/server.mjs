@@ -13,13 +13,15 @@ export class ServerProcess {
   static live = new Set();
 
   /**
-   * Starts `node <serverJs> --host 127.0.0.1 --port 0 --data <dataDir> --api-key <key>` and
+   * Starts `node <serverJs> --host 127.0.0.1 --port 0 --data <dataDir> --api-key <key>` (or
+   * `--database-url <databaseUrl>` instead of `--data`) and
    * resolves once it printed `listening on http://…`.
    */
-  static async start({ serverJs, dataDir, apiKey, label = 'server', timeoutMs = 120_000, log = () => {}, execArgv = [] }) {
+  static async start({ serverJs, dataDir, databaseUrl, apiKey, label = 'server', timeoutMs = 120_000, log = () => {}, execArgv = [] }) {
     const s = new ServerProcess(label, log);
     const t0 = performance.now();
-    s.proc = spawn(process.execPath, [...execArgv, serverJs, '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--api-key', apiKey], {
+    const store = databaseUrl ? ['--database-url', databaseUrl] : ['--data', dataDir];
+    s.proc = spawn(process.execPath, [...execArgv, serverJs, '--host', '127.0.0.1', '--port', '0', ...store, '--api-key', apiKey], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     s.pid = s.proc.pid;
