@@ -472,7 +472,7 @@ try {
         const pushUrl = await cluster.createDatabase();
         let server = await ServerProcess.start({ serverJs: SERVER_JS, databaseUrl: pushUrl, apiKey: API_KEY, label: 'server-pg-push', log });
         proxy.retarget(server.port);
-        log(`5. PostgreSQL ${cluster.url()}: push ${S.pushDocs}`);
+        log(`5. PostgreSQL on 127.0.0.1:${cluster.port}: push ${S.pushDocs}`);
         pg.push = await measuredRun('pg-push', server, { dir: join(RUN_DIR, 'client-pg-push'), insert: S.pushDocs, prefix: 'p', expectIds: sampleIds('p', S.pushDocs) });
         pg.push.checks = checks(pg.push, { n: S.pushDocs, expectPushOps: S.pushDocs });
         await server.stop();

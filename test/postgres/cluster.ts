@@ -42,23 +42,27 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The test superuser's password (a test cluster on 127.0.0.1 only, removed after the run). */
+const PASSWORD = 'wj-test-only';
+
 export class PostgresCluster {
   private constructor(readonly dir: string, readonly bin: string, readonly port: number, private readonly asPostgres: boolean) {}
 
-  /** `postgres://wj@127.0.0.1:<port>/<database>` (trust authentication: no password). */
+  /** `postgres://wj:<password>@127.0.0.1:<port>/<database>` (TCP logins need the password, as in production). */
   url(database = 'postgres'): string {
-    return `postgres://wj@127.0.0.1:${this.port}/${database}`;
+    return `postgres://wj:${PASSWORD}@127.0.0.1:${this.port}/${database}`;
   }
 
   static async start(): Promise<PostgresCluster> {
     const bin = postgresBinDir();
     if (!bin) throw new Error('PostgreSQL is not installed (no initdb/pg_ctl): apt-get install -y postgresql');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wisejson-pg-'));
+    fs.writeFileSync(path.join(dir, 'pwfile'), `${PASSWORD}\n`);
     const asPostgres = process.getuid?.() === 0;
     if (asPostgres) execFileSync('chown', ['-R', 'postgres', dir]);
     const port = await freePort();
     const c = new PostgresCluster(dir, bin, port, asPostgres);
-    c.run('initdb', ['-D', path.join(dir, 'data'), '-A', 'trust', '-U', 'wj', '--no-sync']);
+    c.run('initdb', ['-D', path.join(dir, 'data'), '--auth-local=trust', '--auth-host=scram-sha-256', '-U', 'wj', `--pwfile=${path.join(dir, 'pwfile')}`, '--no-sync']);
     c.run('pg_ctl', ['-D', path.join(dir, 'data'), '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300`, 'start']);
     return c;
   }

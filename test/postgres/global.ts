@@ -10,7 +10,7 @@ export async function mochaGlobalSetup(): Promise<void> {
   process.env.WISEJSON_TEST_STORE = 'postgres';
   cluster = await PostgresCluster.start();
   process.env.WISEJSON_TEST_PG_URL = cluster.url();
-  console.log(`  PostgreSQL for this run: ${cluster.url()} (${cluster.bin}, data in ${cluster.dir})`);
+  console.log(`  PostgreSQL for this run: 127.0.0.1:${cluster.port} (${cluster.bin}, data in ${cluster.dir})`);
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {

@@ -6,9 +6,10 @@
  * Tables (created and upgraded by the numbered migrations below, under an advisory lock):
  *   wj_schema       (version)                                  the schema version, one row
  *   wj_datasets     (name, epoch, head, horizon, epoch_start, secret, max_hlc)
- *   wj_docs         (dataset, key, coll, v, del, del_at, row)  latest state of every document
- *                   (tombstones too); `row` is the DocRow as JSON text, so documents keep their
- *                   exact text (key order, numbers) and any string the protocol allows
+ *   wj_docs         (dataset, key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq)
+ *                   latest state of every document (tombstones too); `id`, `body` and `fs` are
+ *                   JSON text, so documents keep their exact text and any string the protocol
+ *                   allows, and a pulled change is written out without parsing its body
  *   wj_collections  (dataset, coll, head, rows)                discovery in O(collections)
  *   wj_replicas     (dataset, replica_id, last_seq, last_seen_at)
  *   wj_bindings     (replica_id, key_hash, bound_at)           replica → key (global)
@@ -26,7 +27,7 @@ import { newStoredKey, type StoredKey } from '../auth';
 import { SyncServerError } from '../errors';
 import { DocRow, rowKey, SERVER_ORIGIN } from '../merge';
 import {
-  changesPageBody, EpochState, mergePush, newEpoch, newSecret, pullCheckpointCheck, pushCheckpointCheck, replicaNotOwned, restoredAtPull, restoredAtPush, toChange,
+  changesPageBody, EpochState, mergePush, newEpoch, newSecret, pullCheckpointCheck, pushCheckpointCheck, replicaNotOwned, restoredAtPull, restoredAtPush,
 } from './common';
 import type { StoreOptions } from './embedded';
 import type { ChangesPage, DatasetCollections, DatasetHandle, SyncStorage } from './storage';
@@ -60,7 +61,12 @@ const MIGRATIONS: readonly string[][] = [
       v bigint NOT NULL,
       del boolean NOT NULL,
       del_at bigint,
-      row text NOT NULL,
+      id text NOT NULL,
+      body text,
+      fs text,
+      hlc text NOT NULL,
+      origin text NOT NULL,
+      oseq bigint NOT NULL,
       PRIMARY KEY (dataset, key)
     )`,
     'CREATE UNIQUE INDEX wj_docs_by_version ON wj_docs (dataset, v)',
@@ -167,6 +173,40 @@ function unavailable(err: unknown): unknown {
   if (connection || closed) return new SyncServerError(503, 'unavailable', 'The database is unavailable; retry later.', { headers: { 'Retry-After': '5' } });
   if (code === '57014') return new SyncServerError(503, 'unavailable', 'The database did not answer in time; retry later.', { headers: { 'Retry-After': '5' } });
   return err;
+}
+
+/** The columns of a stored row, as the merge needs them. */
+const ROW_COLUMNS = 'key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq';
+
+interface StoredRow {
+  key: string;
+  coll: string;
+  v: number;
+  del: boolean;
+  del_at: number | null;
+  id: string;
+  body: string | null;
+  fs: string | null;
+  hlc: string;
+  origin: string;
+  oseq: number;
+}
+
+type PulledRow = Pick<StoredRow, 'v' | 'coll' | 'del' | 'id' | 'body' | 'hlc' | 'origin' | 'oseq'>;
+
+function toDocRow(r: StoredRow): DocRow {
+  return {
+    _id: r.key, coll: r.coll, id: JSON.parse(r.id) as string, v: r.v, del: r.del,
+    body: r.body === null ? null : (JSON.parse(r.body) as DocRow['body']), fs: r.fs === null ? null : (JSON.parse(r.fs) as DocRow['fs']),
+    hlc: r.hlc, origin: r.origin, oseq: r.oseq, delAt: r.del_at,
+  };
+}
+
+/** A pulled change as JSON, the same as JSON.stringify(toChange(row)), without parsing the stored body. */
+function changeText(r: PulledRow): string {
+  const head = `{"v":${r.v},"coll":${JSON.stringify(r.coll)},"id":${r.id},`;
+  const tail = `"hlc":${JSON.stringify(r.hlc)},"origin":${JSON.stringify(r.origin)},"originSeq":${r.oseq}}`;
+  return r.del ? `${head}"deleted":true,${tail}` : `${head}"doc":${r.body ?? `{"_id":${r.id}}`},${tail}`;
 }
 
 class PgDataset implements DatasetHandle {
@@ -312,8 +352,8 @@ export class PostgresStore implements SyncStorage<PgDataset> {
       const keys = [...new Set(req.ops.filter((o) => o.seq > stored).map((o) => rowKey(o.coll, o.id)))];
       const current = new Map<string, DocRow>();
       if (keys.length > 0) {
-        const r = await c.query<{ key: string; row: string }>('SELECT key, row FROM wj_docs WHERE dataset = $1 AND key = ANY($2::text[])', [ds.name, keys]);
-        for (const x of r.rows) current.set(x.key, JSON.parse(x.row) as DocRow);
+        const r = await c.query<StoredRow>(`SELECT ${ROW_COLUMNS} FROM wj_docs WHERE dataset = $1 AND key = ANY($2::text[])`, [ds.name, keys]);
+        for (const x of r.rows) current.set(x.key, toDocRow(x));
       }
       const merged = mergePush(req, { stored, head: meta.head, horizon: meta.horizon }, (key) => current.get(key), this.clock, this.opts.limits, now, this.opts.now);
       if (merged.running === stored) return { response: merged.response(meta.epoch) }; // only duplicates
@@ -321,10 +361,15 @@ export class PostgresStore implements SyncStorage<PgDataset> {
       // Rows and conflict records, then the per-collection heads and counts.
       const written = [...merged.rows.values(), ...merged.conflicts];
       await c.query(
-        `INSERT INTO wj_docs (dataset, key, coll, v, del, del_at, row)
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::bigint[], $7::text[])
-         ON CONFLICT (dataset, key) DO UPDATE SET coll = EXCLUDED.coll, v = EXCLUDED.v, del = EXCLUDED.del, del_at = EXCLUDED.del_at, row = EXCLUDED.row`,
-        [ds.name, written.map((r) => r._id), written.map((r) => r.coll), written.map((r) => r.v), written.map((r) => r.del), written.map((r) => r.delAt), written.map((r) => JSON.stringify(r))],
+        `INSERT INTO wj_docs (dataset, key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[])
+         ON CONFLICT (dataset, key) DO UPDATE SET coll = EXCLUDED.coll, v = EXCLUDED.v, del = EXCLUDED.del, del_at = EXCLUDED.del_at,
+           id = EXCLUDED.id, body = EXCLUDED.body, fs = EXCLUDED.fs, hlc = EXCLUDED.hlc, origin = EXCLUDED.origin, oseq = EXCLUDED.oseq`,
+        [
+          ds.name, written.map((r) => r._id), written.map((r) => r.coll), written.map((r) => r.v), written.map((r) => r.del), written.map((r) => r.delAt),
+          written.map((r) => JSON.stringify(r.id)), written.map((r) => (r.body === null ? null : JSON.stringify(r.body))), written.map((r) => (r.fs === null ? null : JSON.stringify(r.fs))),
+          written.map((r) => r.hlc), written.map((r) => r.origin), written.map((r) => r.oseq),
+        ],
       );
       const colls = new Map<string, { head: number; added: number }>();
       for (const r of written) {
@@ -394,15 +439,16 @@ export class PostgresStore implements SyncStorage<PgDataset> {
     const maxBytes = Math.min(q.maxBytes ?? limits.maxPullBytes, limits.maxPullBytes);
     const colls = q.colls ? [...new Set([...q.colls, CONFLICTS_COLLECTION])] : null;
     // Up to the head read above: rows of a push committed meanwhile come with the next page.
+    const columns = 'v, coll, del, id, body, hlc, origin, oseq';
     const rows = colls
-      ? await this.query<{ v: number; row: string }>('SELECT v, row FROM wj_docs WHERE dataset = $1 AND v > $2 AND v <= $3 AND coll = ANY($5::text[]) ORDER BY v LIMIT $4', [ds.name, from, meta.head, limit + 1, colls])
-      : await this.query<{ v: number; row: string }>('SELECT v, row FROM wj_docs WHERE dataset = $1 AND v > $2 AND v <= $3 ORDER BY v LIMIT $4', [ds.name, from, meta.head, limit + 1]);
+      ? await this.query<PulledRow>(`SELECT ${columns} FROM wj_docs WHERE dataset = $1 AND v > $2 AND v <= $3 AND coll = ANY($5::text[]) ORDER BY v LIMIT $4`, [ds.name, from, meta.head, limit + 1, colls])
+      : await this.query<PulledRow>(`SELECT ${columns} FROM wj_docs WHERE dataset = $1 AND v > $2 AND v <= $3 ORDER BY v LIMIT $4`, [ds.name, from, meta.head, limit + 1]);
     const parts: string[] = [];
     let bytes = 0;
     let lastV = from;
     let hasMore = rows.length > limit;
     for (const r of rows.slice(0, limit)) {
-      const text = JSON.stringify(toChange(JSON.parse(r.row) as DocRow));
+      const text = changeText(r);
       const size = Buffer.byteLength(text, 'utf8') + 1;
       if (parts.length > 0 && bytes + size > maxBytes) {
         hasMore = true;
