@@ -258,6 +258,8 @@ export class SyncManager {
     if (!this.live || this.liveLoop || !(this.client instanceof HttpSyncApiClient) || this.client.proxied) return;
     const client = this.client;
     this.liveLoop = (async () => {
+      /** A version the request may start after: its change was the first after the lowest cursor, and already pulled. */
+      let skipped: { epoch: string; v: number } | null = null;
       while (!this.stopped) {
         if (this.state === 'paused' || this.state === 'error') {
           // A 401 or a non-retryable error: nothing to poll for until a new key or a write.
@@ -278,13 +280,24 @@ export class SyncManager {
           if (now !== 'idle' && now !== 'standby') await this.sleepLive(1000); // standby sleeps below
           continue;
         }
-        const best = this.highestCheckpoint(parseCheckpoint(cursors[0]!)?.epoch ?? null);
-        if (!best) {
-          await this.sleepLive(1000); // not reached: cursors[0] is of its own epoch
+        // From the lowest cursor: a change after it, in any collection, wakes the request (from
+        // the highest, a change that a collection pulled earlier in a cycle had not seen yet
+        // could be passed over).
+        const epoch = parseCheckpoint(cursors[0]!)?.epoch ?? null;
+        const low = this.lowestCheckpoint(epoch);
+        if (!low || epoch === null) {
+          await this.triggerSync(); // cursors of different epochs: the cycle reconciles
+          await this.sleepLive(1000);
           continue;
         }
-        const proof = best.checkpointProof !== undefined ? `&proof=${encodeURIComponent(best.checkpointProof)}` : '';
-        const q = `since=${encodeURIComponent(best.checkpoint)}${proof}&limit=1&wait=${LIVE_WAIT_SEC}&colls=${names.map(encodeURIComponent).join(',')}`;
+        let since = low.checkpoint;
+        let proofOf = low.checkpointProof;
+        if (skipped && skipped.epoch === epoch && skipped.v > (parseCheckpoint(since)?.v ?? 0)) {
+          since = formatCheckpoint(epoch, skipped.v); // at or below the head: needs no proof
+          proofOf = undefined;
+        }
+        const proof = proofOf !== undefined ? `&proof=${encodeURIComponent(proofOf)}` : '';
+        const q = `since=${encodeURIComponent(since)}${proof}&limit=1&wait=${LIVE_WAIT_SEC}&colls=${names.map(encodeURIComponent).join(',')}`;
         let changed = true;
         try {
           const r = await client.longPoll(`/v1/datasets/${encodeURIComponent(this.dataset)}/changes?${q}`, LIVE_WAIT_SEC);
@@ -298,8 +311,11 @@ export class SyncManager {
             await this.running?.catch(() => undefined);
             const cursor = this.db._sync.collections.get(first.coll)?.cursor;
             const cp = cursor ? parseCheckpoint(cursor) : null;
-            changed = !cp || cp.epoch !== parseCheckpoint(best.checkpoint)?.epoch || cp.v < first.v;
+            changed = !cp || cp.epoch !== epoch || cp.v < first.v;
+            // Pulled already, and the first change after `since`: the next request starts after it.
+            if (!changed) skipped = { epoch, v: first.v };
           }
+          if (changed) skipped = null;
         } catch {
           this.liveAnsweredAt = null;
           if (this.stopped) return;
@@ -568,6 +584,23 @@ export class SyncManager {
   }
 
   /** The furthest pull cursor of epoch `epoch` among our collections, with its proof if any. */
+  /** The lowest cursor among our collections, when every one is of `epoch`; else null. */
+  private lowestCheckpoint(epoch: string | null): { checkpoint: string; checkpointProof?: string } | null {
+    if (epoch === null) return null;
+    let low: { checkpoint: string; checkpointProof?: string } | null = null;
+    let lowV = Infinity;
+    for (const coll of this.names()) {
+      const cfg = this.db._sync.collections.get(coll);
+      const cp = cfg?.cursor ? parseCheckpoint(cfg.cursor) : null;
+      if (!cfg?.cursor || !cp || cp.epoch !== epoch) return null;
+      if (cp.v < lowV) {
+        low = cfg.proof === undefined ? { checkpoint: cfg.cursor } : { checkpoint: cfg.cursor, checkpointProof: cfg.proof };
+        lowV = cp.v;
+      }
+    }
+    return low;
+  }
+
   private highestCheckpoint(epoch: string | null): { checkpoint: string; checkpointProof?: string } | null {
     if (epoch === null) return null;
     let best: { checkpoint: string; checkpointProof?: string } | null = null;

@@ -192,8 +192,6 @@ interface StoredRow {
   oseq: number;
 }
 
-type PulledRow = Pick<StoredRow, 'v' | 'coll' | 'del' | 'id' | 'body' | 'hlc' | 'origin' | 'oseq'>;
-
 function toDocRow(r: StoredRow): DocRow {
   return {
     _id: r.key, coll: r.coll, id: JSON.parse(r.id) as string, v: r.v, del: r.del,
@@ -202,12 +200,13 @@ function toDocRow(r: StoredRow): DocRow {
   };
 }
 
-/** A pulled change as JSON, the same as JSON.stringify(toChange(row)), without parsing the stored body. */
-function changeText(r: PulledRow): string {
-  const head = `{"v":${r.v},"coll":${JSON.stringify(r.coll)},"id":${r.id},`;
-  const tail = `"hlc":${JSON.stringify(r.hlc)},"origin":${JSON.stringify(r.origin)},"originSeq":${r.oseq}}`;
-  return r.del ? `${head}"deleted":true,${tail}` : `${head}"doc":${r.body ?? `{"_id":${r.id}}`},${tail}`;
-}
+/**
+ * A row of wj_docs as the JSON of its change, in SQL: the same as JSON.stringify(toChange(row))
+ * (`id` and `body` are stored as JSON text; coll, hlc and origin are plain protocol strings).
+ */
+const CHANGE_JSON = `'{"v":' || v || ',"coll":' || to_json(coll)::text || ',"id":' || id || ',' ||
+  CASE WHEN del THEN '"deleted":true,' ELSE '"doc":' || COALESCE(body, '{"_id":' || id || '}') || ',' END ||
+  '"hlc":' || to_json(hlc)::text || ',"origin":' || to_json(origin)::text || ',"originSeq":' || oseq || '}'`;
 
 class PgDataset implements DatasetHandle {
   constructor(readonly name: string, public epoch: string) {}
@@ -439,28 +438,27 @@ export class PostgresStore implements SyncStorage<PgDataset> {
     const maxBytes = Math.min(q.maxBytes ?? limits.maxPullBytes, limits.maxPullBytes);
     const colls = q.colls ? [...new Set([...q.colls, CONFLICTS_COLLECTION])] : null;
     // Up to the head read above: rows of a push committed meanwhile come with the next page.
-    const columns = 'v, coll, del, id, body, hlc, origin, oseq';
-    const rows = colls
-      ? await this.query<PulledRow>(`SELECT ${columns} FROM wj_docs WHERE dataset = $1 AND v > $2 AND v <= $3 AND coll = ANY($5::text[]) ORDER BY v LIMIT $4`, [ds.name, from, meta.head, limit + 1, colls])
-      : await this.query<PulledRow>(`SELECT ${columns} FROM wj_docs WHERE dataset = $1 AND v > $2 AND v <= $3 ORDER BY v LIMIT $4`, [ds.name, from, meta.head, limit + 1]);
-    const parts: string[] = [];
-    let bytes = 0;
-    let lastV = from;
-    let hasMore = rows.length > limit;
-    for (const r of rows.slice(0, limit)) {
-      const text = changeText(r);
-      const size = Buffer.byteLength(text, 'utf8') + 1;
-      if (parts.length > 0 && bytes + size > maxBytes) {
-        hasMore = true;
-        break;
-      }
-      parts.push(text);
-      bytes += size;
-      lastV = r.v;
-    }
-    if (parts.length === 0 && !hasMore && !allowEmpty) return null;
+    // PostgreSQL writes the page's changes out as one JSON text (see CHANGE_JSON), cut at the
+    // page's limits (the first change always goes): no row objects or strings per change here.
+    // One row more than the limit is read to know whether more follow.
+    const [page] = await this.query<{ n: number; fetched: number; last_v: number | null; changes: string | null }>(
+      `WITH page AS (
+         SELECT v, ${CHANGE_JSON} AS change FROM wj_docs
+         WHERE dataset = $1 AND v > $2 AND v <= $3${colls ? ' AND coll = ANY($7::text[])' : ''} ORDER BY v LIMIT $4
+       ), sized AS (
+         SELECT v, change, row_number() OVER (ORDER BY v) AS n, sum(octet_length(change) + 1) OVER (ORDER BY v) AS upto FROM page
+       )
+       SELECT count(*)::int AS n, (SELECT count(*)::int FROM page) AS fetched, max(v) AS last_v, string_agg(change, ',' ORDER BY v) AS changes
+       FROM sized WHERE n <= $6 AND (n = 1 OR upto <= $5)`,
+      [ds.name, from, meta.head, limit + 1, maxBytes, limit, ...(colls ? [colls] : [])],
+    );
+    const count = page.n;
+    const hasMore = page.fetched > count;
+    const lastV = count === 0 ? from : page.last_v!;
+    const parts = count === 0 ? [] : [page.changes!];
+    if (count === 0 && !hasMore && !allowEmpty) return null;
     const body = changesPageBody(meta, this.opts.now(), parts, hasMore ? lastV : Math.max(meta.head, from), hasMore);
-    return { body, changes: parts.length, hasMore };
+    return { body, changes: count, hasMore };
   }
 
   waitForChange(ds: PgDataset, ms: number, signal?: AbortSignal): Promise<void> {
