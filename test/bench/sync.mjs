@@ -54,6 +54,7 @@ import { docBytes, idOf } from './sync/docs.mjs';
 import { CountingProxy, ServerProcess, changesQuery, summarizeLog } from './sync/server.mjs';
 import { summarizeProfile } from './sync/profile.mjs';
 import { liveLatency, liveLoad } from './sync/live.mjs';
+import { nextMessage } from './sync/messages.mjs';
 import { writeSyncReports } from './sync/report.mjs';
 import { machineInfo } from './report.mjs';
 import { dirSizeMB } from './disk.mjs';
@@ -196,25 +197,7 @@ class Client {
   }
 
   /** Next message matching `pred`; rejects on a failure message, on exit, or after `timeoutMs` (then kills). */
-  next(pred, timeoutMs, what) {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const i = this.messages.findIndex(pred);
-        if (i >= 0) { done(); resolve(this.messages.splice(i, 1)[0]); return; }
-        const failed = this.messages.find((m) => m.ok === false);
-        if (failed) { done(); reject(Object.assign(new Error(`${this.label}: ${failed.fatal ?? 'error'}: ${failed.error.message}`), { stack2: failed.error.stack })); return; }
-        if (this.exit) { done(); reject(new Error(this.describeExit())); }
-      };
-      const timer = setTimeout(() => {
-        done();
-        this.kill();
-        reject(new Error(`timeout: no ${what} from ${this.label} within ${timeoutMs / 1000} s (client killed)`));
-      }, timeoutMs);
-      const done = () => { clearTimeout(timer); this.waiters.delete(check); };
-      this.waiters.add(check);
-      check();
-    });
-  }
+  next(pred, timeoutMs, what) { return nextMessage(this, pred, timeoutMs, what); }
 
   send(m) { this.proc.send(m); }
   kill(signal = 'SIGKILL') { if (!this.exit) this.proc.kill(signal); }

@@ -5,6 +5,7 @@ import { request as httpRequest, Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { nextMessage } from './messages.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const LIVE_CLIENT = join(HERE, 'live-client.mjs');
@@ -25,6 +26,7 @@ class LiveClient {
       this.messages.push(m);
       for (const w of [...this.waiters]) w();
     });
+    this.exit = null;
     this.proc.on('exit', (code, signal) => {
       this.exit = { code, signal };
       children.delete(this);
@@ -32,21 +34,9 @@ class LiveClient {
     });
   }
 
-  next(pred, timeoutMs, what) {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const i = this.messages.findIndex(pred);
-        if (i >= 0) { done(); resolve(this.messages.splice(i, 1)[0]); return; }
-        const failed = this.messages.find((m) => m.ok === false);
-        if (failed) { done(); reject(new Error(`${this.label}: ${failed.error.message}`)); return; }
-        if (this.exit) { done(); reject(new Error(`${this.label} exited (${JSON.stringify(this.exit)})`)); }
-      };
-      const timer = setTimeout(() => { done(); reject(new Error(`timeout: no ${what} from ${this.label} within ${timeoutMs / 1000} s`)); }, timeoutMs);
-      const done = () => { clearTimeout(timer); this.waiters.delete(check); };
-      this.waiters.add(check);
-      check();
-    });
-  }
+  describeExit() { return `${this.label} exited (${JSON.stringify(this.exit)})`; }
+
+  next(pred, timeoutMs, what) { return nextMessage(this, pred, timeoutMs, what); }
 
   send(m) { this.proc.send(m); }
   kill() { if (!this.exit) this.proc.kill('SIGKILL'); }
