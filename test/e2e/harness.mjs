@@ -185,3 +185,62 @@ export function countSentCalls(ws, method, counter) {
     for (let i = b.indexOf(marker); i >= 0; i = b.indexOf(marker, i + marker.length)) counter.count++;
   });
 }
+
+// ---------------------------------------------------------------- the workbench, as a person drives it
+// (the UI checks and the npm start test both use these)
+
+const WORKBENCH_WAIT = 30_000; // generous: these machines are slow
+export const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export const quickInput = (page) => page.locator('.quick-input-widget');
+
+/** Clicks the quick-pick row whose label is exactly `label`. */
+export async function pickRow(page, label, timeout = WORKBENCH_WAIT) {
+  const row = quickInput(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(label)}$`) }) }).first();
+  await row.waitFor({ state: 'visible', timeout });
+  await row.click();
+}
+
+/**
+ * Runs a command from the palette (F1) as typed by a person: clicks the row with its title.
+ * Something can take the focus while the palette is up, which closes it (a sync cycle refreshing
+ * an open editor was seen; CI once saw the palette close right after F1). Then it opens the
+ * palette again (up to three times) rather than type elsewhere, and tells `log` where focus went
+ * (see trackFocus).
+ */
+export async function runCommand(page, title, log) {
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = quickInput(page).locator('input.input');
+    try {
+      await input.waitFor({ state: 'visible', timeout: WORKBENCH_WAIT });
+      await input.fill(`>${title}`, { timeout: attempt < 3 ? 5000 : WORKBENCH_WAIT });
+      await pickRow(page, title, attempt < 3 ? 5000 : WORKBENCH_WAIT);
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      log(`the palette closed before "${title}" was picked (attempt ${attempt}); the last focus changes: ${(await focusChanges(page)).join(' | ')}`);
+    }
+  }
+}
+
+/** Records every focus change of a workbench page from its next load on (see focusChanges). */
+export async function trackFocus(page) {
+  await page.addInitScript(() => {
+    const log = (window.__wjFocus = []);
+    const describe = (el) => {
+      if (!el || !el.tagName) return '(none)';
+      const label = el.getAttribute('aria-label');
+      return `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${[...el.classList].slice(0, 3).map((c) => `.${c}`).join('')}${label ? ` "${label.slice(0, 60)}"` : ''}`;
+    };
+    document.addEventListener('focusin', (e) => {
+      log.push(`${Math.round(performance.now())}ms ${describe(e.target)}`);
+      if (log.length > 12) log.shift();
+    }, true);
+  });
+}
+
+/** The page's last focus changes, oldest first, with the time each happened. */
+export async function focusChanges(page) {
+  return page.evaluate(() => [...(window.__wjFocus ?? []), `now ${Math.round(performance.now())}ms`]).catch(() => ['(unknown)']);
+}

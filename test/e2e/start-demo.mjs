@@ -26,7 +26,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { alive, ARTIFACTS, closeChromium, EXTENSION_ID, freePort, launchChromium, rel, ROOT, sleep, watchExtHostConsole } from './harness.mjs';
+import {
+  alive, ARTIFACTS, closeChromium, escapeRe, EXTENSION_ID, freePort, launchChromium, quickInput, rel, ROOT, runCommand as runPaletteCommand, sleep, watchExtHostConsole,
+} from './harness.mjs';
 
 const T0 = Date.now();
 const secs = () => ((Date.now() - T0) / 1000).toFixed(1);
@@ -180,35 +182,14 @@ function connectResult(port) {
 }
 
 // ---------------------------------------------------------------- workbench helpers
-const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const quickInput = (page) => page.locator('.quick-input-widget');
 const tree = (page) => page.locator('[role="tree"][aria-label="Databases"]');
 const treeRow = (page, label) => tree(page).locator(`.monaco-list-row[aria-label^="${label}"]`);
 const dbRow = (page) => tree(page).locator('.monaco-list-row .label-name', { hasText: /^\.wisejson$/ });
 const treeRows = (page) => tree(page).locator('.monaco-list-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
 const statusText = (page) => page.evaluate(() => document.querySelector('.statusbar-item[id$="wisejson.sync"]')?.innerText.trim() ?? '(none)');
 
-/** Runs a command from the palette (F1) as typed by a person: clicks the row with its title. */
-async function runCommand(page, title) {
-  // If something takes the focus while the palette is up (it then closes), open it again (up to
-  // three times) rather than type into whatever has the focus.
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    const input = quickInput(page).locator('input.input');
-    try {
-      await input.waitFor({ state: 'visible', timeout: WAIT });
-      await input.fill(`>${title}`, { timeout: attempt < 3 ? 5000 : WAIT });
-      const row = quickInput(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) }).first();
-      await row.waitFor({ state: 'visible', timeout: attempt < 3 ? 5000 : WAIT });
-      await row.click();
-      return;
-    } catch (err) {
-      if (attempt >= 3) throw err;
-      say(`the palette closed before "${title}" was picked (attempt ${attempt}); opening it again`);
-    }
-  }
-}
+/** Runs a command from the palette (see harness.mjs), saying in this log when it had to retry. */
+const runCommand = (page, title) => runPaletteCommand(page, title, say);
 
 /** Opens the WiseJSON activity-bar view of a window once its workbench is up. */
 async function openWiseJsonView(page) {

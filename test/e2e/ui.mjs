@@ -23,7 +23,9 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { CODE_SERVER_VERSION } from './provision.mjs';
-import { ARTIFACTS, countSentCalls, rel, ROOT, sleep, startSyncServer, stopGroup, watchExtHostConsole, workbenchUrl } from './harness.mjs';
+import {
+  ARTIFACTS, countSentCalls, escapeRe, pickRow, quickInput, rel, ROOT, runCommand as runPaletteCommand, sleep, startSyncServer, stopGroup, trackFocus, watchExtHostConsole, workbenchUrl,
+} from './harness.mjs';
 
 let T0 = Date.now();
 const ui = (msg) => console.log(`[ui ${((Date.now() - T0) / 1000).toFixed(1)}s] ${msg}`);
@@ -123,49 +125,8 @@ function writeWorkspaceFile(file, extraSettings = {}) {
 }
 
 // ---------------------------------------------------------------- workbench helpers
-const quickInput = (page) => page.locator('.quick-input-widget');
-
-/** Runs a command from the palette (F1) as typed by a person: clicks the row with its title. */
-async function runCommand(page, title) {
-  // Something can take the focus while the palette is up, which closes it (a sync cycle
-  // refreshing an open editor was seen; CI once saw the palette close right after F1). Then open
-  // the palette again (up to three times) rather than type elsewhere, and say where focus went.
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    const input = quickInput(page).locator('input.input');
-    try {
-      await input.waitFor({ state: 'visible', timeout: WAIT });
-      await input.fill(`>${title}`, { timeout: attempt < 3 ? 5000 : WAIT });
-      await pickRow(page, title, attempt < 3 ? 5000 : WAIT);
-      return;
-    } catch (err) {
-      if (attempt >= 3) throw err;
-      ui(`the palette closed before "${title}" was picked (attempt ${attempt}); the last focus changes: ${(await focusChanges(page)).join(' | ')}`);
-    }
-  }
-}
-
-/** Records every focus change of the workbench page (see focusChanges). */
-async function trackFocus(page) {
-  await page.addInitScript(() => {
-    const log = (window.__wjFocus = []);
-    const describe = (el) => {
-      if (!el || !el.tagName) return '(none)';
-      const label = el.getAttribute('aria-label');
-      return `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${[...el.classList].slice(0, 3).map((c) => `.${c}`).join('')}${label ? ` "${label.slice(0, 60)}"` : ''}`;
-    };
-    document.addEventListener('focusin', (e) => {
-      log.push(`${Math.round(performance.now())}ms ${describe(e.target)}`);
-      if (log.length > 12) log.shift();
-    }, true);
-  });
-}
-
-/** The page's last focus changes, oldest first, with the time each happened. */
-async function focusChanges(page) {
-  return page.evaluate(() => [...(window.__wjFocus ?? []), `now ${Math.round(performance.now())}ms`]).catch(() => ['(unknown)']);
-}
+/** Runs a command from the palette (see harness.mjs), saying in this log when it had to retry. */
+const runCommand = (page, title) => runPaletteCommand(page, title, ui);
 
 /** Answers an input box whose title contains `title`: select-all, type, Enter. */
 async function answerInput(page, title, text, { password = false } = {}) {
@@ -177,13 +138,6 @@ async function answerInput(page, title, text, { password = false } = {}) {
   await page.keyboard.press('ControlOrMeta+A');
   await page.keyboard.type(text, { delay: 2 });
   await page.keyboard.press('Enter');
-}
-
-/** Clicks the quick-pick row whose label is exactly `label`. */
-async function pickRow(page, label, timeout = WAIT) {
-  const row = quickInput(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(label)}$`) }) }).first();
-  await row.waitFor({ state: 'visible', timeout });
-  await row.click();
 }
 
 /** No hover or tooltip in a screenshot: the pointer rests on the status bar's empty middle. */
@@ -202,8 +156,6 @@ async function webviewBackgroundChanged(webview, before) {
   }
   throw new CheckFailed(`the timeline did not follow the theme change (background stayed ${before})`);
 }
-
-const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
