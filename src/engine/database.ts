@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Collection } from './collection';
-import { DatabaseClosedError, ReadOnlyError, StorageError, SyncConfigError, WiseJSONError } from './errors';
+import { DatabaseClosedError, ReadOnlyError, StorageError, SyncConfigError, UpgradeNeededError, WiseJSONError } from './errors';
 import { ResolvedOptions, resolveOptions, validateCollectionName, WiseJSONOptions } from './options';
 import { listCheckpoints, readCheckpoint, writeCheckpoint, CheckpointCollection } from './storage/checkpoint';
 import { isNotFound, writeFileAtomic } from './storage/fsutil';
@@ -16,6 +16,7 @@ import { ChangeEvent, DatabaseState } from './state/database-state';
 import { deepFreeze, Doc, isExpired, serialize, toJsonDocument } from './document';
 import { WriteContext } from './state/write-context';
 import { Transaction } from './transaction';
+import { needsUpgrade, upgradeWisejson6, UpgradeReport } from './upgrade/wisejson6-upgrade';
 import type { EnableSyncOptions, SyncManager, SyncStatus } from '../sync/sync-manager';
 
 /** Keep the write lock this long after the last commit, in case another follows. */
@@ -69,6 +70,11 @@ export class WiseJSON extends EventEmitter {
   readonly dbPath: string;
   readonly options: ResolvedOptions;
   meta: DatabaseMeta | null = null;
+  /**
+   * Set when this open upgraded a WiseJSON 6 folder (also reported by the `upgraded` event):
+   * what was carried over, what was not, and where the old files are.
+   */
+  upgradeReport: UpgradeReport | null = null;
 
   private state = new DatabaseState();
   private readonly handles = new Map<string, Collection>();
@@ -130,6 +136,7 @@ export class WiseJSON extends EventEmitter {
     this.wal = this.newLog();
     const meta = await this.readMeta();
     if (!meta) {
+      if (await needsUpgrade(this.dbPath)) throw new UpgradeNeededError(this.dbPath);
       throw new StorageError(`${this.dbPath} is not a WiseJSON database (it has no meta.json), and a read-only open creates nothing. Open it without { readOnly: true } to create it.`);
     }
     this.meta = meta;
@@ -142,12 +149,19 @@ export class WiseJSON extends EventEmitter {
 
   private async open(): Promise<void> {
     if (this.options.readOnly) return this.openReadOnly();
-    await fs.promises.mkdir(this.walDir, { recursive: true });
-    await fs.promises.mkdir(this.checkpointDir, { recursive: true });
+    await fs.promises.mkdir(this.dbPath, { recursive: true });
     this.lock = new WriteLock(this.dbPath, this.options.lockStaleMs);
     this.wal = this.newLog();
     await this.lock.acquire();
     try {
+      // Under the lock: a second process opening an old folder waits here, then finds it upgraded.
+      this.upgradeReport = await upgradeWisejson6(this.dbPath, {
+        recover: this.options.recoverCorruptLog === 'truncate',
+        idGenerator: this.options.idGenerator,
+        assertLockHeld: () => this.lock.assertHeld(),
+      });
+      await fs.promises.mkdir(this.walDir, { recursive: true });
+      await fs.promises.mkdir(this.checkpointDir, { recursive: true });
       this.meta = await this.loadOrCreateMeta();
       await this.loadFromDisk();
       await this.removeStaleTempFiles();
@@ -169,6 +183,7 @@ export class WiseJSON extends EventEmitter {
       cp.unref();
       this.timers.push(cp);
     }
+    if (this.upgradeReport) this.emit('upgraded', this.upgradeReport);
     this.emit('initialized');
   }
 

@@ -135,6 +135,28 @@ export class LockError extends WiseJSONError {
   }
 }
 
+/** A WiseJSON 6 file that cannot be read. Nothing was upgraded or written. */
+export class Wisejson6DataError extends WiseJSONError {
+  readonly file: string;
+  constructor(file: string, detail: string) {
+    super(
+      'WISEJSON6_DAMAGED',
+      `WiseJSON 6 file ${file} cannot be read (${detail}). Nothing was upgraded and nothing was written: the old data is untouched. Restore the file from a backup, or open the database with { recoverCorruptLog: 'truncate' } to upgrade without it (the documents it held are skipped and counted in the 'upgraded' event).`,
+    );
+    this.file = file;
+  }
+}
+
+/** A read-only open of a folder that holds WiseJSON 6 data: it cannot be upgraded without writing. */
+export class UpgradeNeededError extends WiseJSONError {
+  constructor(dbPath: string) {
+    super(
+      'UPGRADE_NEEDED',
+      `${dbPath} holds a WiseJSON 6 database, which is upgraded once when it is opened for writing; a read-only open writes nothing, so it cannot. Open it without { readOnly: true } (in VS Code: trust the workspace) to upgrade it; the old files are kept in a backup folder inside it.`,
+    );
+  }
+}
+
 export function safeJson(value: unknown): string {
   try {
     const s = JSON.stringify(value);

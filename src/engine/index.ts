@@ -8,13 +8,14 @@ export { Collection } from './collection';
 export type { FindOptions, PageOptions, Page, UpdateResult, DeleteResult, IndexInfo, CollectionStats } from './collection';
 export { Transaction, TransactionCollection } from './transaction';
 export type { WiseJSONOptions } from './options';
+export type { UpgradeReport } from './upgrade/wisejson6-upgrade';
 export type { Doc } from './document';
 export type { EnableSyncOptions, SyncStatus, SyncErrorEvent } from '../sync/sync-manager';
 export type { SyncApiClient } from '../sync/api-client';
 export {
   WiseJSONError, UniqueConstraintError, ValidationError, CollectionNameError, DocumentNotFoundError,
   CorruptionError, DatabaseClosedError, TransactionError, StorageError, LockError, SyncConfigError, ReadOnlyError,
-  ConfigurationError, IndexConflictError,
+  ConfigurationError, IndexConflictError, Wisejson6DataError, UpgradeNeededError,
 } from './errors';
 export { SyncManager } from '../sync/sync-manager';
 /** WiseJSON's name for the HTTP sync client: `new apiClient(baseUrl, apiKey)`, for `enableSync({ apiClient })`. */

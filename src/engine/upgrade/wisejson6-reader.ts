@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Doc, expiresAt, isExpired, isPlainObject, toJsonDocument, validateId } from '../document';
-import { UniqueConstraintError, WiseJSONError } from '../errors';
+import { UniqueConstraintError, Wisejson6DataError } from '../errors';
 import { FieldIndex } from '../state/field-index';
 import { validateCollectionName } from '../options';
 
@@ -67,18 +67,6 @@ export interface Wisejson6ReadOptions {
   /** `_id` for a document inserted in a transaction without one (WiseJSON 6 generated it on every load). */
   idGenerator?: () => string;
   now?: number;
-}
-
-/** A WiseJSON 6 file that cannot be read. Nothing was upgraded or written. */
-export class Wisejson6DataError extends WiseJSONError {
-  readonly file: string;
-  constructor(file: string, detail: string) {
-    super(
-      'WISEJSON6_DAMAGED',
-      `WiseJSON 6 file ${file} cannot be read (${detail}). Nothing was upgraded and nothing was written: the old data is untouched. Restore the file from a backup, or open the database with { recoverCorruptLog: 'truncate' } to upgrade without it (the documents it held are skipped and counted in the 'upgraded' event).`,
-    );
-    this.file = file;
-  }
 }
 
 const CHECKPOINTS = '_checkpoints';
@@ -398,7 +386,10 @@ class CollectionReader {
       }
       let doc: Doc;
       try {
-        doc = toJsonDocument({ ...legacy, _id: id }, this.name);
+        // `_id` first: the checkpoint loader relies on it (WiseJSON 6 put it anywhere).
+        const { _id: _old, ...fields } = legacy;
+        void _old;
+        doc = toJsonDocument({ _id: id, ...fields }, this.name);
       } catch (err) {
         this.data.problems.push({ collection: this.name, id, reason: (err as Error).message });
         continue;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { findWisejson6Collections, readWisejson6, Wisejson6Data, Wisejson6DataError } from '../../../src/engine/upgrade/wisejson6-reader';
+import { findWisejson6Collections, readWisejson6, Wisejson6Data } from '../../../src/engine/upgrade/wisejson6-reader';
+import { Wisejson6DataError } from '../../../src/engine';
 
 export const FIXTURES = path.resolve(__dirname, '../../../../test/fixtures/wisejson6');
 
