@@ -28,7 +28,7 @@
 // Exit code: the test run's exit code, else 1 if a UI check failed; 1 for a failure of the
 // harness or a timeout.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -237,8 +237,11 @@ async function seedUntrustedWorkspace(root) {
     await db.close();
   }
   symlinkSync(folders.linked, path.join(ws, 'link-out'));
+  // A WiseJSON 6 folder inside the workspace: upgrading it would write, so it must stay as it is.
+  folders.wisejson6 = path.join(ws, 'legacy6');
+  cpSync(path.join(ROOT, 'test', 'fixtures', 'wisejson6', 'notes'), folders.wisejson6, { recursive: true });
   mkdirSync(path.join(ws, '.vscode'), { recursive: true });
-  writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'wisejson.databases': ['.wisejson', folders.absolute, '../outside-rel', 'link-out'] }, null, 2));
+  writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'wisejson.databases': ['.wisejson', folders.absolute, '../outside-rel', 'link-out', 'legacy6'] }, null, 2));
   return { ws, folders };
 }
 

@@ -8,6 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { WiseJSON } from '../../engine';
+import type { UpgradeReport } from '../../engine';
+import { upgradeLeftSomethingOut, upgradeMessage } from './upgrade-message';
 import type { ChangeEvent } from '../../engine/state/database-state';
 import { folderAccess, isInside } from './folder-access';
 
@@ -148,6 +150,12 @@ export class DatabaseRegistry implements vscode.Disposable {
         await this.openOne(dir, folder, setting, access.kind === 'read-only');
         changed = true;
       } catch (err) {
+        if ((err as { code?: string }).code === 'UPGRADE_NEEDED') {
+          // A WiseJSON 6 folder is upgraded by its first writable open: in Restricted Mode, not at all.
+          this.failed.set(dir, { reason: 'it holds a WiseJSON 6 database, which is upgraded (once, the old files kept in a backup folder inside it) only in a trusted workspace. Trust the workspace to open it.', kind: 'needs-trust' });
+          changed = true;
+          continue;
+        }
         const reason = (err as Error).message;
         this.failed.set(dir, { reason, kind: 'error' });
         this.log.error(`could not open the database ${dir}: ${reason}`);
@@ -184,10 +192,22 @@ export class DatabaseRegistry implements vscode.Disposable {
       },
     });
     this.log.info(`opened the database ${dir}${readOnly ? ' read-only (the workspace is not trusted)' : ''}`);
+    if (db.upgradeReport) this.reportUpgrade(label, dir, db.upgradeReport);
     // Sort each collection's ids for paging now, off the click path, so the first expand of a
     // large collection in the tree costs one page, not a sort of every id.
     setTimeout(() => void this.prepareForPaging(database), 200).unref();
     return database;
+  }
+
+  private reportUpgrade(label: string, dir: string, report: UpgradeReport): void {
+    const text = upgradeMessage(label, dir, report);
+    this.log.info(text);
+    for (const p of report.problems) this.log.warn(`${dir}: not carried over from WiseJSON 6: ${p.collection}${p.id !== undefined ? ` ${JSON.stringify(p.id)}` : ''}: ${p.reason}`);
+    for (const f of report.skipped.files) this.log.warn(`${dir}: damaged WiseJSON 6 file skipped: ${f}`);
+    const show = upgradeLeftSomethingOut(report) ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    void show(text, 'Show Log').then((choice) => {
+      if (choice) this.log.show();
+    });
   }
 
   private async prepareForPaging(database: OpenDatabase): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * Restricted Mode: the workspace's `.vscode/settings.json` names the workspace's own `.wisejson`,
- * an absolute folder outside, a `../` folder outside and a symlink that points outside. Only the
- * first opens, read-only; the others are listed as needing trust, with the reason; nothing can
- * be created. (That nothing was written is checked by run.mjs, which compares every file.)
+ * an absolute folder outside, a `../` folder outside, a symlink that points outside and a
+ * WiseJSON 6 folder inside (which opening would upgrade). Only the first opens, read-only; the
+ * others are listed as needing trust, with the reason; nothing can be created. (That nothing was written is checked by run.mjs, which compares every file.)
  */
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
@@ -27,16 +27,17 @@ describe('extension: an untrusted workspace', () => {
   it('lists every folder outside the workspace as needing trust, with the reason, in the tree too', async () => {
     const api = await extensionApi();
     const folder = workspaceFolder();
-    const failures = await waitFor('the outside folders to be listed', () => {
+    const failures = await waitFor('the outside folders and the WiseJSON 6 folder to be listed', () => {
       const f = api._internals.registry.failures(folder);
-      return f.length === 3 ? f : undefined;
+      return f.length === 4 ? f : undefined;
     }).catch((err: Error) => {
       const setting = vscode.workspace.getConfiguration('wisejson', folder.uri).inspect('databases');
       throw new Error(`${err.message}; listed: ${JSON.stringify(api._internals.registry.failures(folder))}; the setting: ${JSON.stringify(setting)}`);
     });
     for (const f of failures) {
       assert.equal(f.kind, 'needs-trust', f.setting);
-      assert.match(f.reason, /outside the workspace folder.*Trust the workspace/, f.setting);
+      if (f.setting === 'legacy6') assert.match(f.reason, /WiseJSON 6 database.*only in a trusted workspace/, f.setting);
+      else assert.match(f.reason, /outside the workspace folder.*Trust the workspace/, f.setting);
     }
     assert.match(failures.find((f) => f.setting === 'link-out')!.reason, /resolves to /);
     const tree = api._internals.tree;
