@@ -17,6 +17,7 @@ import { deepFreeze, Doc, isExpired, serialize, toJsonDocument } from './documen
 import { WriteContext } from './state/write-context';
 import { Transaction } from './transaction';
 import { needsUpgrade, upgradeWisejson6, UpgradeReport } from './upgrade/wisejson6-upgrade';
+import { findWisejson6Collections } from './upgrade/wisejson6-reader';
 import type { EnableSyncOptions, SyncManager, SyncStatus } from '../sync/sync-manager';
 
 /** Keep the write lock this long after the last commit, in case another follows. */
@@ -155,15 +156,25 @@ export class WiseJSON extends EventEmitter {
     await this.lock.acquire();
     try {
       // Under the lock: a second process opening an old folder waits here, then finds it upgraded.
-      this.upgradeReport = await upgradeWisejson6(this.dbPath, {
-        recover: this.options.recoverCorruptLog === 'truncate',
-        idGenerator: this.options.idGenerator,
-        assertLockHeld: () => this.lock.assertHeld(),
-      });
+      const upgrade = (replaceEmpty: boolean): Promise<UpgradeReport | null> =>
+        upgradeWisejson6(this.dbPath, {
+          recover: this.options.recoverCorruptLog === 'truncate',
+          idGenerator: this.options.idGenerator,
+          assertLockHeld: () => this.lock.assertHeld(),
+          replaceEmpty,
+        });
+      this.upgradeReport = await upgrade(false);
       await fs.promises.mkdir(this.walDir, { recursive: true });
       await fs.promises.mkdir(this.checkpointDir, { recursive: true });
       this.meta = await this.loadOrCreateMeta();
       await this.loadFromDisk();
+      if (!this.upgradeReport && this.holdsNothing() && (await findWisejson6Collections(this.dbPath)).length > 0) {
+        // An earlier version opened the WiseJSON 6 folder without upgrading it and wrote an empty
+        // database of ours beside the old data: that empty database gives way to the upgrade.
+        this.upgradeReport = await upgrade(true);
+        this.meta = await this.loadOrCreateMeta();
+        await this.loadFromDisk();
+      }
       await this.removeStaleTempFiles();
     } finally {
       await this.lock.releaseLock();
@@ -185,6 +196,13 @@ export class WiseJSON extends EventEmitter {
     }
     if (this.upgradeReport) this.emit('upgraded', this.upgradeReport);
     this.emit('initialized');
+  }
+
+  /** No document in any collection and nothing waiting to sync. */
+  private holdsNothing(): boolean {
+    if (this.state.sync.outbox.length > 0 || this.state.sync.collections.size > 0) return false;
+    for (const c of this.state.collections.values()) if (c.size > 0) return false;
+    return true;
   }
 
   /** meta.json, or null when there is none (a new database). */

@@ -51,6 +51,8 @@ export interface UpgradeReport {
 interface Journal {
   entries: string[];
   backup: string;
+  /** An empty database of ours was beside the old data: its files give way to the new ones. */
+  replaceEmpty?: boolean;
   report: Omit<UpgradeReport, 'backup'>;
 }
 
@@ -85,7 +87,7 @@ export async function needsUpgrade(dbPath: string): Promise<boolean> {
  */
 export async function upgradeWisejson6(
   dbPath: string,
-  options: { recover: boolean; idGenerator: () => string; assertLockHeld: () => void },
+  options: { recover: boolean; idGenerator: () => string; assertLockHeld: () => void; replaceEmpty?: boolean },
 ): Promise<UpgradeReport | null> {
   const staging = path.join(dbPath, STAGING_DIR);
   const journalFile = path.join(staging, JOURNAL);
@@ -94,7 +96,7 @@ export async function upgradeWisejson6(
   }
   // A staging folder without a journal: an upgrade that stopped before it was decided.
   if (await exists(staging)) await fs.promises.rm(staging, { recursive: true, force: true });
-  if (await exists(path.join(dbPath, 'meta.json'))) return null;
+  if (!options.replaceEmpty && (await exists(path.join(dbPath, 'meta.json')))) return null;
   if ((await findWisejson6Collections(dbPath)).length === 0) return null;
 
   step('read');
@@ -123,6 +125,7 @@ export async function upgradeWisejson6(
   const journal: Journal = {
     entries: data.entries,
     backup,
+    replaceEmpty: options.replaceEmpty === true,
     report: {
       from: 'wisejson6',
       collections: data.collections.length,
@@ -159,6 +162,7 @@ async function finish(dbPath: string, journal: Journal): Promise<UpgradeReport> 
   }
   for (const item of PLACED) {
     if (await exists(path.join(staging, item))) {
+      if (journal.replaceEmpty) await fs.promises.rm(path.join(dbPath, item), { recursive: true, force: true });
       await fs.promises.rename(path.join(staging, item), path.join(dbPath, item));
       await fsyncDir(dbPath);
       step(`placed:${item}`);

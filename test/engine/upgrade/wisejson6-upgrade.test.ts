@@ -130,6 +130,36 @@ describe('upgrade: a WiseJSON 6 folder opens with all its data', () => {
     await db.close();
   });
 
+  /** The files of a database of ours in `dir`, as an earlier version wrote them beside the old data. */
+  async function ourDatabaseBeside(dir: string, docs: number): Promise<void> {
+    const other = copy('notes');
+    fs.rmSync(other, { recursive: true, force: true });
+    const db = new WiseJSON(other, { checkpointIntervalMs: 0 });
+    const notes = await db.collection('notes');
+    for (let i = 0; i < docs; i++) await notes.insert({ _id: `ours${i}` });
+    await db.close();
+    for (const item of ['meta.json', 'wal', 'checkpoints']) fs.cpSync(path.join(other, item), path.join(dir, item), { recursive: true });
+  }
+
+  it('an empty database an earlier version wrote beside the old data gives way to the upgrade', async () => {
+    const dir = copy('notes');
+    await ourDatabaseBeside(dir, 0);
+    const { db, report } = await openAndReport(dir);
+    assert.equal(report?.documents, 6);
+    await db.close();
+    await assertNotesUpgraded(dir);
+  });
+
+  it('a database of ours that holds documents is never replaced: the old folders stay as they are', async () => {
+    const dir = copy('notes');
+    await ourDatabaseBeside(dir, 1);
+    const { db, report } = await openAndReport(dir);
+    assert.equal(report, null);
+    assert.equal(await (await db.collection('notes')).count(), 1);
+    await db.close();
+    assert.deepEqual(snapshot(path.join(dir, 'notes')), snapshot(path.join(FIXTURES, 'notes', 'notes')));
+  });
+
   describe('kill -9 during the upgrade', () => {
     const undecided = ['read', 'checkpoint', 'staged'];
     const decided = ['journal', 'moved:notes', 'moved:users', 'placed:wal', 'placed:checkpoints', 'placed:meta.json', 'done'];
