@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { WiseJSON } from '../../engine';
 import type { UpgradeReport } from '../../engine';
+import { needsUpgrade } from '../../engine/upgrade/wisejson6-upgrade';
 import { upgradeLeftSomethingOut, upgradeMessage } from './upgrade-message';
 import type { ChangeEvent } from '../../engine/state/database-state';
 import { folderAccess, isInside } from './folder-access';
@@ -167,7 +168,15 @@ export class DatabaseRegistry implements vscode.Disposable {
 
   private async openOne(dir: string, folder: vscode.WorkspaceFolder, setting: string, readOnly: boolean): Promise<OpenDatabase> {
     const db = new WiseJSON(dir, { readOnly });
-    await db.init();
+    if (!readOnly && (await needsUpgrade(dir))) {
+      // A WiseJSON 6 folder: its one-time upgrade takes about 3 s per 100k documents.
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Upgrading the WiseJSON 6 database ${setting}…` },
+        () => db.init(),
+      );
+    } else {
+      await db.init();
+    }
     // A folder outside the workspace shows its full path, so nobody mistakes it for a local one.
     const label = isInside(folder.uri.fsPath, dir) ? setting : dir;
     const database: OpenDatabase = { id: dir, folder, setting, label, db, readOnly };
