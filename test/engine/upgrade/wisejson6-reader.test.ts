@@ -1,19 +1,10 @@
 /** Reading WiseJSON 6 folders written by the real WiseJSON 6.0.4 (test/fixtures/wisejson6). */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { findWisejson6Collections, readWisejson6, Wisejson6Data } from '../../../src/engine/upgrade/wisejson6-reader';
 import { Wisejson6DataError } from '../../../src/engine';
-
-export const FIXTURES = path.resolve(__dirname, '../../../../test/fixtures/wisejson6');
-
-/** A writable copy of a fixture folder. */
-export function copyFixture(name: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `wj6-${name}-`));
-  fs.cpSync(path.join(FIXTURES, name), dir, { recursive: true });
-  return dir;
-}
+import { FIXTURES, useFixtureCopies } from './fixtures';
 
 function listTree(dir: string): string[] {
   return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
@@ -33,21 +24,12 @@ function newestCheckpoint(dir: string, coll: string): { stamp: string; files: st
 }
 
 describe('upgrade: reading WiseJSON 6 folders', () => {
-  const dirs: string[] = [];
-  const copy = (name: string): string => {
-    const d = copyFixture(name);
-    dirs.push(d);
-    return d;
-  };
-  after(() => {
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const copy = useFixtureCopies();
 
   it('finds the collection folders, and none in a folder of ours or an empty one', async () => {
     assert.deepEqual(await findWisejson6Collections(path.join(FIXTURES, 'notes')), ['notes', 'users']);
     assert.deepEqual(await findWisejson6Collections(path.join(FIXTURES, 'shop')), ['items', 'orders']);
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'wj6-empty-'));
-    dirs.push(empty);
+    const empty = copy(null);
     fs.mkdirSync(path.join(empty, 'wal'));
     fs.mkdirSync(path.join(empty, 'checkpoints'));
     assert.deepEqual(await findWisejson6Collections(empty), []);

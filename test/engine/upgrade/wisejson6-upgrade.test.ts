@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { UniqueConstraintError, UpgradeNeededError, UpgradeReport, WiseJSON, Wisejson6DataError } from '../../../src/engine';
-import { copyFixture, FIXTURES } from './wisejson6-reader.test';
+import { FIXTURES, useFixtureCopies } from './fixtures';
 
 const CHILD = path.join(__dirname, '..', 'fixtures', 'upgrade-child.js');
 const run = promisify(execFile);
@@ -55,15 +55,7 @@ async function assertNotesUpgraded(dir: string): Promise<void> {
 }
 
 describe('upgrade: a WiseJSON 6 folder opens with all its data', () => {
-  const dirs: string[] = [];
-  const copy = (name: string): string => {
-    const d = copyFixture(name);
-    dirs.push(d);
-    return d;
-  };
-  after(() => {
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const copy = useFixtureCopies();
 
   it('upgrades once: collections, documents, indexes; the old folders moved into the backup; an upgraded event', async () => {
     const dir = copy('notes');
@@ -132,8 +124,7 @@ describe('upgrade: a WiseJSON 6 folder opens with all its data', () => {
 
   /** The files of a database of ours in `dir`, as an earlier version wrote them beside the old data. */
   async function ourDatabaseBeside(dir: string, docs: number): Promise<void> {
-    const other = copy('notes');
-    fs.rmSync(other, { recursive: true, force: true });
+    const other = copy(null);
     const db = new WiseJSON(other, { checkpointIntervalMs: 0 });
     const notes = await db.collection('notes');
     for (let i = 0; i < docs; i++) await notes.insert({ _id: `ours${i}` });
