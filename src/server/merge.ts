@@ -50,6 +50,18 @@ export interface DocRow {
   origin: string;
   oseq: number;
   delAt: number | null;
+  /**
+   * The state is exactly what `origin`'s op `oseq` wrote: the op saw the previous version and
+   * every field there is was written by it. A pull by `origin` leaves the body out (it has it).
+   */
+  sole?: true;
+}
+
+/** `row` with its `sole` mark set or cleared (a spread of the previous row must not carry it over). */
+function marked(row: DocRow, sole: boolean): DocRow {
+  if (sole) row.sole = true;
+  else delete row.sole;
+  return row;
 }
 
 /** Origin of rows the server writes itself (conflict records). */
@@ -117,7 +129,7 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
       }
     }
     const v = ctx.nextV();
-    const row: DocRow = { ...cur, v, del: true, body: null, fs: null, hlc: maxStamp(cur.hlc, hlc), origin: ctx.replicaId, oseq: op.seq, delAt: ctx.now };
+    const row = marked({ ...cur, v, del: true, body: null, fs: null, hlc: maxStamp(cur.hlc, hlc), origin: ctx.replicaId, oseq: op.seq, delAt: ctx.now }, false);
     const out: MergeOutcome = { result: { ...base, v }, row };
     if (Object.keys(lost).length > 0) attachConflict(out, makeConflict(op, 'delete_vs_update', lost, ctx));
     return out;
@@ -143,11 +155,12 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
     const v = ctx.nextV();
     const fs: Record<string, FieldStamp> = {};
     for (const f of writes.keys()) setOwn(fs, f, { h: hlc, v, o: ctx.replicaId, s: op.seq });
+    // Every field there is was written by this op, which saw what was there before: its own.
     const row: DocRow = {
       _id: rowKey(op.coll, op.id), coll: op.coll, id: op.id, v, del: false, body, fs,
-      hlc: cur ? maxStamp(cur.hlc, hlc) : hlc, origin: ctx.replicaId, oseq: op.seq, delAt: null,
+      hlc: cur ? maxStamp(cur.hlc, hlc) : hlc, origin: ctx.replicaId, oseq: op.seq, delAt: null, sole: true,
     };
-    return { result: { ...base, v }, row };
+    return { result: { ...base, v, own: true }, row };
   }
 
   // Live document: field by field.
@@ -184,8 +197,11 @@ export function mergeOp(cur: DocRow | undefined, op: Op, hlc: string, ctx: Merge
   const v = ctx.nextV();
   const fs: Record<string, FieldStamp> = { ...(cur.fs ?? {}) };
   for (const f of won) setOwn(fs, f, { h: hlc, v, o: ctx.replicaId, s: op.seq });
-  const row: DocRow = { ...cur, v, body, fs, hlc: maxStamp(cur.hlc, hlc), origin: ctx.replicaId, oseq: op.seq };
-  const out: MergeOutcome = { result: { ...base, status: opLostSomething ? 'merged' : 'applied', v }, row };
+  // Own: the op saw the previous version, and every field there is now is one it wrote.
+  const sole = !opLostSomething && !hasConflict && saw({ v: cur.v, o: cur.origin, s: cur.oseq }) &&
+    Object.keys(body).every((f) => f === '_id' || own(fs, f)?.v === v);
+  const row = marked({ ...cur, v, body, fs, hlc: maxStamp(cur.hlc, hlc), origin: ctx.replicaId, oseq: op.seq }, sole);
+  const out: MergeOutcome = { result: { ...base, status: opLostSomething ? 'merged' : 'applied', v, ...(sole ? { own: true as const } : {}) }, row };
   if (hasConflict) attachConflict(out, makeConflict(op, 'field', lost, ctx));
   return out;
 }

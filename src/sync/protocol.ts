@@ -131,6 +131,13 @@ export interface OpResult {
   detail?: string;
   /** e.g. `clock_skew` (the op's stamp was clamped). */
   warnings?: string[];
+  /**
+   * Optional (added within protocol 1, capability `own_changes`): the document's state at `v` is
+   * exactly what this op wrote (it saw the previous version and wrote every field there is), so
+   * the replica holds it already: it records `v` as its document's version, and a pull with
+   * `replica=` this replica sends the change without its body (an {@link OwnChange}).
+   */
+  own?: true;
 }
 
 /** Push response (200). */
@@ -156,13 +163,28 @@ export interface Change {
   originSeq: number;
 }
 
+/**
+ * Optional (added within protocol 1, capability `own_changes`): in a page pulled with
+ * `replica=<replicaId>`, a change whose state is exactly what that replica wrote (its push result
+ * said `own`) comes as `{v, coll, id, own: true}`, without the body the replica already has.
+ */
+export interface OwnChange {
+  v: number;
+  coll: string;
+  id: string;
+  own: true;
+}
+
 /** `GET /v1/datasets/{ds}/changes` response (200). */
 export interface ChangesResponse {
   epoch: string;
   serverTime: number;
   head: number;
   horizon: number;
+  /** The page's changes that carry their body (or deletion), in version order. */
   changes: Change[];
+  /** The page's own changes (see {@link OwnChange}), in version order; absent when none. */
+  own?: OwnChange[];
   /** `"<epoch>:<v>"`: the cursor to persist with this page. */
   checkpoint: string;
   hasMore: boolean;
@@ -206,7 +228,7 @@ export interface InfoResponse {
 }
 
 /** The capabilities this version's server announces in `/v1/info`. */
-export const SERVER_CAPABILITIES: readonly string[] = ['checkpoint_proof'];
+export const SERVER_CAPABILITIES: readonly string[] = ['checkpoint_proof', 'own_changes'];
 
 /** `GET /v1/health` response (200). */
 export interface HealthResponse {
@@ -275,6 +297,8 @@ export interface ChangesQuery {
   colls?: string[];
   /** The `checkpointProof` that came with `since`. */
   proof?: string;
+  /** The pulling replica (added): its own changes come without their body (see {@link OwnChange}). */
+  replica?: string;
 }
 
 // -----------------------------------------------------------------------------------------
@@ -643,6 +667,11 @@ export function parseChangesQuery(q: QueryInput): ChangesQuery {
     if (!isValidProof(proof)) c.fail('proof', 'must be the checkpointProof the server sent with the checkpoint');
     out.proof = proof;
   }
+  const replica = queryGet(q, 'replica', c);
+  if (replica !== undefined) {
+    if (!isValidReplicaId(replica)) c.fail('replica', 'must be the replicaId the client pushes with');
+    out.replica = replica;
+  }
   const colls = queryGet(q, 'colls', c);
   if (colls !== undefined) {
     const names = colls.split(',');
@@ -699,6 +728,11 @@ function parseOpResult(raw: unknown, path: string, c: Checker): OpResult {
   if (o.code !== undefined) r.code = c.string(o.code, `${path}.code`, { min: 1, max: 128 });
   if (o.detail !== undefined) r.detail = c.string(o.detail, `${path}.detail`);
   if (o.warnings !== undefined) r.warnings = c.stringArray(o.warnings, `${path}.warnings`);
+  if (o.own !== undefined) {
+    if (o.own !== true) c.fail(`${path}.own`, 'must be true when present');
+    if (status !== 'applied' || r.v === undefined) c.fail(`${path}.own`, 'only an applied op with a version can be own');
+    r.own = true;
+  }
   if (status === 'rejected' && r.code === undefined) c.fail(`${path}.code`, 'is required when status is "rejected"');
   if (status === 'conflict' && r.conflictId === undefined) c.fail(`${path}.conflictId`, 'is required when status is "conflict"');
   if (status === 'merged' && r.conflictId === undefined) c.fail(`${path}.conflictId`, 'is required when status is "merged"');
@@ -732,7 +766,8 @@ export function parseChangesResponse(input: unknown, options: { since?: Checkpoi
   if (sameEpoch && cp.v < floor) c.fail('checkpoint', 'goes backwards');
   const seen = new Set<string>();
   let prev = floor;
-  const changes: Change[] = c.array(body.changes, 'changes').map((raw, i) => {
+  const own: OwnChange[] = [];
+  const all = c.array(body.changes, 'changes').map((raw, i) => {
     const path = `changes[${i}]`;
     const ch = parseChange(raw, path, c);
     if (ch.v <= prev) c.fail(`${path}.v`, prev === floor && i === 0 ? 'must be newer than the requested cursor' : 'versions must be strictly increasing');
@@ -743,8 +778,14 @@ export function parseChangesResponse(input: unknown, options: { since?: Checkpoi
     seen.add(key);
     return ch;
   });
-  if (changes.length > 0 && cp.v < changes[changes.length - 1].v) c.fail('checkpoint', 'must be at or after the last change of the page');
+  if (all.length > 0 && cp.v < all[all.length - 1].v) c.fail('checkpoint', 'must be at or after the last change of the page');
+  const changes: Change[] = [];
+  for (const ch of all) {
+    if ('own' in ch) own.push(ch);
+    else changes.push(ch);
+  }
   const out: ChangesResponse = { epoch, serverTime, head, horizon, changes, checkpoint: cpText, hasMore };
+  if (own.length > 0) out.own = own;
   if (body.epochStart !== undefined) {
     out.epochStart = c.int(body.epochStart, 'epochStart', 0);
     if (out.epochStart > head) c.fail('epochStart', 'must not exceed head');
@@ -756,13 +797,18 @@ export function parseChangesResponse(input: unknown, options: { since?: Checkpoi
   return out;
 }
 
-function parseChange(raw: unknown, path: string, c: Checker): Change {
+function parseChange(raw: unknown, path: string, c: Checker): Change | OwnChange {
   const o = c.object(raw, path);
   const v = c.int(o.v, `${path}.v`, 1);
   const coll = o.coll;
   if (!isValidName(coll)) c.fail(`${path}.coll`, 'must be a valid collection name');
   const id = o.id;
   if (!isValidDocId(id)) c.fail(`${path}.id`, 'must be a valid document id');
+  if (o.own !== undefined) {
+    if (o.own !== true) c.fail(`${path}.own`, 'must be true when present');
+    if (o.doc !== undefined || o.deleted !== undefined) c.fail(path, 'an own change carries neither doc nor deleted');
+    return { v, coll, id, own: true };
+  }
   const hlc = c.hlc(o.hlc, `${path}.hlc`);
   const origin = c.string(o.origin, `${path}.origin`, { min: 1, max: 128 });
   const originSeq = c.int(o.originSeq, `${path}.originSeq`, 0);

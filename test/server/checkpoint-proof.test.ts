@@ -76,6 +76,6 @@ describe('server: checkpoint proofs', () => {
 
   it('/v1/info announces the capability', async () => {
     const info = parseInfoResponse((await t.api().request('GET', '/v1/info')).json);
-    assert.deepEqual(info.capabilities, ['checkpoint_proof']);
+    assert.ok(info.capabilities?.includes('checkpoint_proof'), JSON.stringify(info.capabilities));
   });
 });

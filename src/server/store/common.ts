@@ -4,7 +4,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { clampHlc, HybridLogicalClock } from '../../sync/hlc';
-import { Change, ChangesQuery, formatCheckpoint, Limits, OpResult, parseCheckpoint, PushRequest, PushResponse } from '../../sync/protocol';
+import { Change, ChangesQuery, formatCheckpoint, Limits, OpResult, OwnChange, parseCheckpoint, PushRequest, PushResponse } from '../../sync/protocol';
 import { SyncServerError } from '../errors';
 import { DocRow, mergeOp, MergeContext, rowKey } from '../merge';
 
@@ -63,7 +63,12 @@ export function replicaNotOwned(): SyncServerError {
   return new SyncServerError(403, 'replica_not_owned', 'This replicaId was first pushed with another API key; a replica can only push with that key.');
 }
 
-export function toChange(row: DocRow): Change {
+/**
+ * A row as the change a pull sends. For the replica that wrote the row's whole state (`sole`),
+ * when it asked with `replica=`, the body is left out: it has it (see OwnChange).
+ */
+export function toChange(row: DocRow, replica?: string): Change | OwnChange {
+  if (replica !== undefined && row.sole === true && row.origin === replica && !row.del) return { v: row.v, coll: row.coll, id: row.id, own: true };
   const c: Change = row.del
     ? { v: row.v, coll: row.coll, id: row.id, deleted: true, hlc: row.hlc, origin: row.origin, originSeq: row.oseq }
     : { v: row.v, coll: row.coll, id: row.id, doc: row.body ?? { _id: row.id }, hlc: row.hlc, origin: row.origin, originSeq: row.oseq };

@@ -307,8 +307,9 @@ export class EmbeddedStore implements SyncStorage<Dataset> {
     for (const [key, row] of merged.rows) {
       const existed = ds.index.get(key) !== undefined;
       if (existed) {
+        // An update merges fields: `sole` is given even when cleared (undefined removes it).
         const { _id: _ignored, ...patch } = row;
-        await docs.update(key, patch as unknown as Record<string, unknown>);
+        await docs.update(key, { ...patch, sole: row.sole } as unknown as Record<string, unknown>);
       } else {
         await docs.insert(row as unknown as Record<string, unknown>);
       }
@@ -396,7 +397,7 @@ export class EmbeddedStore implements SyncStorage<Dataset> {
         hasMore = true;
         break;
       }
-      const text = JSON.stringify(toChange(row));
+      const text = JSON.stringify(toChange(row, q.replica));
       const size = Buffer.byteLength(text, 'utf8') + 1;
       if (parts.length > 0 && bytes + size > maxBytes) {
         hasMore = true;

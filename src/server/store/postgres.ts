@@ -6,7 +6,7 @@
  * Tables (created and upgraded by the numbered migrations below, under an advisory lock):
  *   wj_schema       (version)                                  the schema version, one row
  *   wj_datasets     (name, epoch, head, horizon, epoch_start, secret, max_hlc)
- *   wj_docs         (dataset, key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq)
+ *   wj_docs         (dataset, key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq, sole)
  *                   latest state of every document (tombstones too); `id`, `body` and `fs` are
  *                   JSON text, so documents keep their exact text and any string the protocol
  *                   allows, and a pulled change is written out without parsing its body
@@ -100,6 +100,8 @@ const MIGRATIONS: readonly string[][] = [
       created_at text NOT NULL
     )`,
   ],
+  // 3: rows whose state is exactly what their origin wrote (own changes, sent to it without body)
+  ['ALTER TABLE wj_docs ADD COLUMN sole boolean NOT NULL DEFAULT false'],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -176,7 +178,7 @@ function unavailable(err: unknown): unknown {
 }
 
 /** The columns of a stored row, as the merge needs them. */
-const ROW_COLUMNS = 'key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq';
+const ROW_COLUMNS = 'key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq, sole';
 
 interface StoredRow {
   key: string;
@@ -190,23 +192,28 @@ interface StoredRow {
   hlc: string;
   origin: string;
   oseq: number;
+  sole: boolean;
 }
 
 function toDocRow(r: StoredRow): DocRow {
-  return {
+  const row: DocRow = {
     _id: r.key, coll: r.coll, id: JSON.parse(r.id) as string, v: r.v, del: r.del,
     body: r.body === null ? null : (JSON.parse(r.body) as DocRow['body']), fs: r.fs === null ? null : (JSON.parse(r.fs) as DocRow['fs']),
     hlc: r.hlc, origin: r.origin, oseq: r.oseq, delAt: r.del_at,
   };
+  if (r.sole) row.sole = true;
+  return row;
 }
 
 /**
- * A row of wj_docs as the JSON of its change, in SQL: the same as JSON.stringify(toChange(row))
- * (`id` and `body` are stored as JSON text; coll, hlc and origin are plain protocol strings).
+ * A row of wj_docs as the JSON of its change, in SQL: the same as JSON.stringify(toChange(row,
+ * replica)) with the pulling replica as $7 (`id` and `body` are stored as JSON text; coll, hlc and
+ * origin are plain protocol strings).
  */
 const CHANGE_JSON = `'{"v":' || v || ',"coll":' || to_json(coll)::text || ',"id":' || id || ',' ||
+  CASE WHEN sole AND NOT del AND origin = $7 THEN '"own":true}' ELSE
   CASE WHEN del THEN '"deleted":true,' ELSE '"doc":' || COALESCE(body, '{"_id":' || id || '}') || ',' END ||
-  '"hlc":' || to_json(hlc)::text || ',"origin":' || to_json(origin)::text || ',"originSeq":' || oseq || '}'`;
+  '"hlc":' || to_json(hlc)::text || ',"origin":' || to_json(origin)::text || ',"originSeq":' || oseq || '}' END`;
 
 class PgDataset implements DatasetHandle {
   constructor(readonly name: string, public epoch: string) {}
@@ -360,14 +367,14 @@ export class PostgresStore implements SyncStorage<PgDataset> {
       // Rows and conflict records, then the per-collection heads and counts.
       const written = [...merged.rows.values(), ...merged.conflicts];
       await c.query(
-        `INSERT INTO wj_docs (dataset, key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq)
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[])
+        `INSERT INTO wj_docs (dataset, key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq, sole)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::boolean[])
          ON CONFLICT (dataset, key) DO UPDATE SET coll = EXCLUDED.coll, v = EXCLUDED.v, del = EXCLUDED.del, del_at = EXCLUDED.del_at,
-           id = EXCLUDED.id, body = EXCLUDED.body, fs = EXCLUDED.fs, hlc = EXCLUDED.hlc, origin = EXCLUDED.origin, oseq = EXCLUDED.oseq`,
+           id = EXCLUDED.id, body = EXCLUDED.body, fs = EXCLUDED.fs, hlc = EXCLUDED.hlc, origin = EXCLUDED.origin, oseq = EXCLUDED.oseq, sole = EXCLUDED.sole`,
         [
           ds.name, written.map((r) => r._id), written.map((r) => r.coll), written.map((r) => r.v), written.map((r) => r.del), written.map((r) => r.delAt),
           written.map((r) => JSON.stringify(r.id)), written.map((r) => (r.body === null ? null : JSON.stringify(r.body))), written.map((r) => (r.fs === null ? null : JSON.stringify(r.fs))),
-          written.map((r) => r.hlc), written.map((r) => r.origin), written.map((r) => r.oseq),
+          written.map((r) => r.hlc), written.map((r) => r.origin), written.map((r) => r.oseq), written.map((r) => r.sole === true),
         ],
       );
       const colls = new Map<string, { head: number; added: number }>();
@@ -444,13 +451,13 @@ export class PostgresStore implements SyncStorage<PgDataset> {
     const [page] = await this.query<{ n: number; fetched: number; last_v: number | null; changes: string | null }>(
       `WITH page AS (
          SELECT v, ${CHANGE_JSON} AS change FROM wj_docs
-         WHERE dataset = $1 AND v > $2 AND v <= $3${colls ? ' AND coll = ANY($7::text[])' : ''} ORDER BY v LIMIT $4
+         WHERE dataset = $1 AND v > $2 AND v <= $3${colls ? ' AND coll = ANY($8::text[])' : ''} ORDER BY v LIMIT $4
        ), sized AS (
          SELECT v, change, row_number() OVER (ORDER BY v) AS n, sum(octet_length(change) + 1) OVER (ORDER BY v) AS upto FROM page
        )
        SELECT count(*)::int AS n, (SELECT count(*)::int FROM page) AS fetched, max(v) AS last_v, string_agg(change, ',' ORDER BY v) AS changes
        FROM sized WHERE n <= $6 AND (n = 1 OR upto <= $5)`,
-      [ds.name, from, meta.head, limit + 1, maxBytes, limit, ...(colls ? [colls] : [])],
+      [ds.name, from, meta.head, limit + 1, maxBytes, limit, q.replica ?? null, ...(colls ? [colls] : [])],
     );
     const count = page.n;
     const hasMore = page.fetched > count;
