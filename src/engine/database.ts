@@ -691,7 +691,7 @@ export class WiseJSON extends EventEmitter {
    * version of each acknowledged delete (as a pulled tombstone would), unless the document is
    * live here again or a newer delete version is already known.
    */
-  async _acknowledge(upTo: number, colls: string[], deletes: { coll: string; id: string; v: number }[] = []): Promise<void> {
+  async _acknowledge(upTo: number, colls: string[], deletes: { coll: string; id: string; v: number }[] = [], own: { coll: string; id: string; v: number }[] = []): Promise<void> {
     await this.write((ctx) => {
       ctx.ack(upTo, colls);
       for (const d of deletes) {
@@ -699,7 +699,27 @@ export class WiseJSON extends EventEmitter {
         if ((this.state.sync.deleted.get(deletedKey(d.coll, d.id)) ?? 0) >= d.v) continue;
         ctx.tombstone(d.coll, d.id, d.v);
       }
+      // The server's state at `v` is exactly what we wrote (its result said own): our document
+      // (with any change made since) is based on `v`. Not a local change: nothing to push.
+      ctx.remote = true;
+      for (const o of own) {
+        const c = this.state.collections.get(o.coll);
+        const doc = c?.get(o.id);
+        // (`!==`, not `<`: after a restore the new epoch's versions restart below the old ones.)
+        if (!c || !doc || versionOf(doc) === o.v) continue;
+        ctx.put(c, deepFreeze({ ...doc, _v: o.v }));
+      }
     });
+  }
+
+  /**
+   * @internal Whether this database holds each of these own changes (pulled without body): its
+   * document is there, based on exactly that version. Not so when the push's acknowledgement was
+   * lost (a crash between the server's answer and our commit of it), when the document was
+   * deleted here since, or when its version is of an epoch before a restore.
+   */
+  _holdsOwn(own: { coll: string; id: string; v: number }[]): boolean {
+    return own.every((o) => versionOf(this.state.collections.get(o.coll)?.get(o.id)) === o.v);
   }
 
   /**

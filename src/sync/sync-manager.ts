@@ -9,7 +9,7 @@ import { deletedKey, OutboxOp, PulledChange, versionOf } from '../engine/state/s
 import { deepFreeze, Doc, toJsonDocument } from '../engine/document';
 import { HttpSyncApiClient, isLoopbackHost, isRetryableStatus, SyncApiClient, SyncHttpError } from './api-client';
 import {
-  CollectionsResponse, CONFLICTS_COLLECTION, DEFAULT_LIMITS, formatCheckpoint, isValidName, Op, parseChangesResponse, parseCheckpoint,
+  ChangesResponse, CollectionsResponse, CONFLICTS_COLLECTION, DEFAULT_LIMITS, formatCheckpoint, isValidName, Op, parseChangesResponse, parseCheckpoint,
   parseCollectionsResponse, parsePushResponse, ProtocolError,
 } from './protocol';
 
@@ -297,7 +297,7 @@ export class SyncManager {
           proofOf = undefined;
         }
         const proof = proofOf !== undefined ? `&proof=${encodeURIComponent(proofOf)}` : '';
-        const q = `since=${encodeURIComponent(since)}${proof}&limit=1&wait=${LIVE_WAIT_SEC}&colls=${names.map(encodeURIComponent).join(',')}`;
+        const q = `since=${encodeURIComponent(since)}${proof}&limit=1&wait=${LIVE_WAIT_SEC}&replica=${this.db.meta!.replicaId}&colls=${names.map(encodeURIComponent).join(',')}`;
         let changed = true;
         try {
           const r = await client.longPoll(`/v1/datasets/${encodeURIComponent(this.dataset)}/changes?${q}`, LIVE_WAIT_SEC);
@@ -488,15 +488,19 @@ export class SyncManager {
       }, raw);
       this.db.clockOffsetMs = res.serverTime - Date.now();
       const deletes: { coll: string; id: string; v: number }[] = [];
+      const own: { coll: string; id: string; v: number }[] = [];
       for (const r of res.results) {
         const op = batch.find((o) => o.seq === r.seq);
+        if (op && r.own && r.v !== undefined) own.push({ coll: op.coll, id: op.id, v: r.v });
         if (r.status === 'rejected') this.emit('sync:rejected', { seq: r.seq, coll: op?.coll, id: op?.id, code: r.code, detail: r.detail });
         if (r.status === 'conflict') this.emit('sync:conflict', { seq: r.seq, coll: op?.coll, id: op?.id, conflictId: r.conflictId });
         if (op?.kind === 'del' && r.status === 'applied' && r.v !== undefined) deletes.push({ coll: op.coll, id: op.id, v: r.v });
       }
       // Acknowledged deletes are remembered with their version (as a pulled tombstone would be):
       // after a restore from an older copy, this is what lets us delete the document again.
-      await this.db._acknowledge(res.ackSeq, names, deletes);
+      // Own results: the server's state at `v` is what we wrote, so our document is based on `v`
+      // now, and the pull leaves its body out.
+      await this.db._acknowledge(res.ackSeq, names, deletes, own);
       pushed += batch.filter((o) => o.seq <= res.ackSeq).length;
       this.emit('sync:push_success', { pushed: batch.length, ackSeq: res.ackSeq });
       this.emit('sync:progress', { phase: 'push', done: pushed, total });
@@ -640,9 +644,12 @@ export class SyncManager {
       // The proof goes back with the cursor (servers that do not know it ignore it).
       const proof = cursor && cfg?.proof !== undefined ? `&proof=${encodeURIComponent(cfg.proof)}` : '';
       const q = `since=${encodeURIComponent(cursor ?? '0')}${proof}&limit=${this.pullLimit}&colls=${encodeURIComponent(coll)}`;
+      // `replica=`: the changes that are exactly what we wrote come without their bodies (servers
+      // that do not know it send the bodies).
+      const path = `/v1/datasets/${encodeURIComponent(this.dataset)}/changes?${q}`;
       let raw: unknown;
       try {
-        raw = await this.client.get(`/v1/datasets/${encodeURIComponent(this.dataset)}/changes?${q}`);
+        raw = await this.client.get(`${path}&replica=${this.db.meta!.replicaId}`);
       } catch (err) {
         const code = codeOf(err);
         if ((code === 'checkpoint_expired' || code === 'epoch_mismatch') && seen === null) {
@@ -657,11 +664,18 @@ export class SyncManager {
         throw this.quarantineError(err);
       }
       const since = cursor ? parseCheckpoint(cursor) ?? null : null;
-      const page = this.validate(() => {
-        const p = parseChangesResponse(raw, { since });
+      const parse = (body: unknown): ChangesResponse => this.validate(() => {
+        const p = parseChangesResponse(body, { since });
         if (since && p.epoch !== since.epoch) throw new ProtocolError('bad_response', 'epoch', 'is not the epoch of the requested checkpoint');
         return p;
-      }, raw);
+      }, body);
+      let page = parse(raw);
+      if (page.own && !this.db._holdsOwn(page.own)) {
+        // An own change we cannot confirm (our acknowledgement of that push was lost in a crash):
+        // the same page again, with every body.
+        page = parse(await this.client.get(path).catch((err: unknown) => { throw this.quarantineError(err); }));
+      }
+      for (const c of page.own ?? []) seen?.set(c.id, c.v);
       this.db.clockOffsetMs = page.serverTime - Date.now();
       if (page.epochStart !== undefined) epochStart = page.epochStart;
       const changes = page.changes.filter((c) => c.coll === coll) as PulledChange[];

@@ -5,38 +5,14 @@
  * of the old server opens in this one and goes on syncing, now with proofs.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
 import { WiseJSON } from '../../src/engine';
 import { KEY } from '../server/helpers';
 import { DS, liveDocs, rmDir, ServerProcess, serverState, tmpDir } from './harness';
+import { AnyDb, buildPrevious } from './previous-release';
 
 /** The last release before checkpoint proofs (main before issue #20). */
 const PREVIOUS = '2503648';
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-
-/** Builds the previous release's server CLI and library into `dir`; returns their paths. */
-async function buildPrevious(dir: string): Promise<{ server: string; library: string }> {
-  const tar = path.join(dir, 'src.tar');
-  execFileSync('git', ['archive', '--format=tar', '-o', tar, PREVIOUS, 'src'], { cwd: ROOT });
-  execFileSync('tar', ['-xf', tar, '-C', dir]);
-  const common: esbuild.BuildOptions = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', nodePaths: [path.join(ROOT, 'node_modules')] };
-  const server = path.join(dir, 'server.js');
-  const library = path.join(dir, 'wise-json.js');
-  await esbuild.build({ ...common, entryPoints: [path.join(dir, 'src', 'server', 'main.ts')], outfile: server });
-  await esbuild.build({ ...common, entryPoints: [path.join(dir, 'src', 'engine', 'library.ts')], outfile: library });
-  return { server, library };
-}
-
-type AnyDb = {
-  init(): Promise<void>;
-  collection(name: string): Promise<{ insert(d: object): Promise<unknown>; getById(id: string): Promise<Record<string, unknown> | null> }>;
-  enableSync(o: object): Promise<void>;
-  triggerSync(): Promise<void>;
-  close(): Promise<void>;
-  on(e: string, f: (x: unknown) => void): unknown;
-};
 
 describe('sync: compatibility with the previous release (built from git history)', function () {
   this.timeout(180_000);
@@ -45,7 +21,7 @@ describe('sync: compatibility with the previous release (built from git history)
   let dir = '';
   before(async () => {
     buildDir = await tmpDir('wisejson-previous-');
-    previous = await buildPrevious(buildDir);
+    previous = await buildPrevious(PREVIOUS, buildDir);
   });
   after(async () => {
     await rmDir(buildDir);
