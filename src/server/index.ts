@@ -217,7 +217,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const ds = await store.dataset(name);
     ctx.dataset = ds;
     const result = await store.push(ds, body, principal.keyHash);
-    return sendJson(req, res, 200, result);
+    // A result per op: gzipped when large (a push of 1,000 ops answers ~50 KB of JSON).
+    return send(req, res, JSON.stringify(result), { status: 200, contentType: 'application/json; charset=utf-8', compress: true });
   }
 
   async function changes(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, name: string, url: URL): Promise<number> {

@@ -11,12 +11,15 @@
 // Scenarios (sizes for the full run; --quick divides the document counts by 10):
 //   1. push 10k: a client database gets 10k ~1 KiB documents (insertMany with sync enabled, not
 //      measured), then `await col.triggerSync()` is measured: push of the 10k ops, and the pull
-//      that follows in the same cycle.
+//      that follows in the same cycle. Then the same with the client of the release before own
+//      changes (d6711cf, built from git history): the old way, side by side.
+//      Budget (#25): the seeding run's pull after its push of 100k < 2 % of the push's bytes.
 //   2. initial sync 100k: a seeding client pushes 100k ~1 KiB documents (not part of the budgets;
 //      its figures are reported as an extra column); the server is restarted (so it holds them as
 //      a server does after a restart); then a fresh client database with sync enabled runs
 //      `triggerSync()` from scratch.
-//      Budgets: < 30 s, < 400 MB peak client RSS.
+//      Budgets: < 30 s, < 400 MB peak client RSS (#25's targets, < 8 s and < 250 MB, reported
+//      too). Then the same initial sync with the previous release's client (the old way).
 //   4. live: a writer and a reader process, each with its own database and live sync (the
 //      default), 50 writes one at a time: from just before the insert to the reader having it.
 //      Then 1,000 live requests held open at once on one server: its RSS growth and /v1/health's
@@ -98,6 +101,10 @@ const S = {
   budgets: {
     initialSyncSeconds: 30,
     initialSyncClientRssMB: 400,
+    // Issue #25: each document crosses the wire once; a first sync of 100k in seconds.
+    pullAfterPushRatio: 0.02,
+    initialSyncTargetSeconds: 8,
+    initialSyncTargetRssMB: 250,
     resumeBytesRatio: 1.10,
     liveMedianMs: 25,
     liveRssGrowthMB: 100,
@@ -326,7 +333,19 @@ const sampleIds = (prefix, n) => Array.from({ length: 20 }, (_, k) => idOf(prefi
 
 // ---------------------------------------------------------------------------------------------
 
-const results = { push: null, seed: null, initial: null, resume: null, live: null, postgres: null };
+const results = { push: null, pushPrevious: null, seed: null, initial: null, initialPrevious: null, resume: null, live: null, postgres: null };
+
+// The release before own changes (#25), built from git history, for the old-way columns.
+const PREVIOUS = 'd6711cf';
+let PREVIOUS_LIB = null;
+try {
+  const { buildPrevious } = await import(pathToFileURL(join(ROOT, 'out', 'test', 'sync', 'previous-release.js')).href).then((m) => m.default ?? m);
+  const dir = join(RUN_DIR, 'previous');
+  mkdirSync(dir);
+  PREVIOUS_LIB = (await buildPrevious(PREVIOUS, dir)).library;
+} catch (err) {
+  log(`the previous release (${PREVIOUS}) could not be built, its columns are left out: ${err.message}`);
+}
 let exitCode = 0;
 const loadStart = loadavg().map((x) => Math.round(x * 100) / 100);
 try {
@@ -341,6 +360,13 @@ try {
     run.checks = checks(run, { n: S.pushDocs, expectPushOps: S.pushDocs });
     results.push = run;
     if (!run.error) log(`1. push ${S.pushDocs}: ${(run.client.syncMs / 1000).toFixed(2)} s, ${run.log.requests} requests (${run.log.push} push, ${run.log.changes} changes), up ${(run.wire.up / 1048576).toFixed(1)} MB, down ${(run.wire.down / 1048576).toFixed(1)} MB, client peak ${run.client.vmHwmMB.toFixed(0)} MB, server peak ${run.server.peakMB.toFixed(0)} MB`);
+    if (PREVIOUS_LIB) {
+      // The old way: the previous release's client, same documents, its own dataset.
+      const prev = await measuredRun('push-previous', server, { dist: PREVIOUS_LIB, dataset: 'bench-previous', dir: join(RUN_DIR, 'client-push-previous'), insert: S.pushDocs, prefix: 'p', expectIds: sampleIds('p', S.pushDocs) });
+      prev.checks = checks(prev, { n: S.pushDocs, expectPushOps: S.pushDocs });
+      results.pushPrevious = prev;
+      if (!prev.error) log(`1. push ${S.pushDocs}, previous release's client: up ${(prev.wire.up / 1048576).toFixed(1)} MB, down ${(prev.wire.down / 1048576).toFixed(1)} MB`);
+    }
     const stop = await server.stop();
     if (stop.code !== 0) log(`server-push: exit ${JSON.stringify(stop)}`);
     results.push.serverStop = stop;
@@ -382,6 +408,12 @@ try {
     results.initial = run;
     if (!run.error) {
       log(`2. initial sync ${S.initialDocs}: ${(run.client.syncMs / 1000).toFixed(2)} s, ${run.log.requests} requests (${run.log.dataPages} data pages, ${run.log.emptyPages} empty), down ${(run.wire.down / 1048576).toFixed(1)} MB, client peak ${run.client.vmHwmMB.toFixed(0)} MB (sampled ${run.client.maxRssSampledMB.toFixed(0)}), server peak ${run.server.peakMB.toFixed(0)} MB`);
+    }
+    if (PREVIOUS_LIB) {
+      const prev = await measuredRun('initial-previous', server, { dist: PREVIOUS_LIB, dir: join(RUN_DIR, 'client-initial-previous'), insert: 0, prefix: 's', expectIds: sampleIds('s', S.initialDocs) });
+      prev.checks = checks(prev, { n: S.initialDocs });
+      results.initialPrevious = prev;
+      if (!prev.error) log(`2. initial sync ${S.initialDocs}, previous release's client: ${(prev.client.syncMs / 1000).toFixed(2)} s, client peak ${prev.client.vmHwmMB.toFixed(0)} MB`);
     }
 
     // ---- 3. interrupted initial sync, resumed ------------------------------------------------
@@ -515,6 +547,7 @@ try {
     ...machineInfo(),
     quick,
     sizes: S,
+    previous: PREVIOUS,
     docBytes: docBytes('s'),
     build,
     loadavg: { start: loadStart, end: loadavg().map((x) => Math.round(x * 100) / 100) },

@@ -13,14 +13,16 @@ const ok = (b) => (b ? '**pass**' : '**FAIL**');
 function columns(data) {
   const { results: R, sizes: S } = data;
   const cols = [];
-  if (R.push) cols.push({ head: `1. push ${k(S.pushDocs)}`, run: R.push });
+  if (R.push) cols.push({ head: `1. push ${k(S.pushDocs)}`, run: R.push, push: true });
+  if (R.pushPrevious) cols.push({ head: `1. push ${k(S.pushDocs)}: the old way (client of ${data.previous})`, run: R.pushPrevious, push: true });
   if (R.initial) cols.push({ head: `2. initial sync ${k(S.initialDocs)}`, run: R.initial });
+  if (R.initialPrevious) cols.push({ head: `2. initial sync ${k(S.initialDocs)}: the old way (client of ${data.previous})`, run: R.initialPrevious });
   if (R.resume) {
     cols.push({ head: '3a. resume: run 1 (SIGKILLed)', run: R.resume.first, killed: true });
     cols.push({ head: '3b. resume: run 2 (same folder)', run: R.resume.second });
     cols.push({ head: '3. run 1 + run 2', sum: [R.resume.first, R.resume.second] });
   }
-  if (R.seed?.client) cols.push({ head: `(info) seeding for 2.: push ${k(S.initialDocs)}`, run: R.seed, seed: true });
+  if (R.seed?.client) cols.push({ head: `(info) seeding for 2.: push ${k(S.initialDocs)}`, run: R.seed, seed: true, push: true });
   return cols;
 }
 
@@ -65,6 +67,10 @@ export function buildMarkdown(data) {
     },
     { title: 'Bytes up, on the wire (bodies)', unit: 'MB', get: (r) => `${mb(r.wire.up)} (${mb(r.log.bodyBytesIn)})`, sum: (runs) => `${mb(sumOf((r) => r.wire.up)(runs))} (${mb(sumOf((r) => r.log.bodyBytesIn)(runs))})` },
     { title: 'Bytes down, on the wire (bodies)', unit: 'MB', get: (r) => `${mb(r.wire.down)} (${mb(r.log.bodyBytesOut)})`, sum: (runs) => `${mb(sumOf((r) => r.wire.down)(runs))} (${mb(sumOf((r) => r.log.bodyBytesOut)(runs))})` },
+    {
+      title: 'Pull after push: bytes down ÷ bytes up of the cycle, on the wire', unit: '% ↓',
+      get: (r, c) => (c.push && r.wire.up > 0 ? `${(100 * r.wire.down / r.wire.up).toFixed(2)} %` : ''),
+    },
     { title: 'Changes pulled / ops pushed (server log)', unit: 'docs', get: (r) => `${int(r.log.changesReturned)} / ${int(r.log.ops)}`, sum: (runs) => `${int(sumOf((r) => r.log.changesReturned)(runs))} / ${int(sumOf((r) => r.log.ops)(runs))}` },
     {
       title: 'Client peak RSS during the sync: VmHWM (sampled max of memoryUsage().rss)', unit: 'MB ↓',
@@ -98,6 +104,20 @@ export function buildMarkdown(data) {
     budgets.push({ what: `2. initial sync of ${k(S.initialDocs)} docs: time${scaledNote}`, limit: `< ${B.initialSyncSeconds} s`, measured: okRun ? `${num(r.client.syncMs / 1000)} s` : `failed: ${r.error}`, pass: okRun && r.client.syncMs / 1000 < B.initialSyncSeconds, binding: !data.quick });
     const rss = okRun ? Math.max(r.client.vmHwmMB, r.client.maxRssSampledMB) : NaN;
     budgets.push({ what: `2. initial sync: client peak RSS${scaledNote}`, limit: `< ${B.initialSyncClientRssMB} MB`, measured: okRun ? `${num(rss)} MB` : 'failed', pass: okRun && rss < B.initialSyncClientRssMB, binding: !data.quick });
+  }
+  if (R.seed?.client) {
+    // The seeding run's cycle is a push of every document, then the pull that follows it.
+    const r = R.seed;
+    const ratio = r.wire.down / r.wire.up;
+    const old = R.pushPrevious?.wire ? ` (the old way, 1. at ${k(S.pushDocs)}: ${(100 * R.pushPrevious.wire.down / R.pushPrevious.wire.up).toFixed(1)} %)` : '';
+    budgets.push({ what: `#25: after pushing ${k(S.initialDocs)} new documents, the pull of the same cycle ÷ the push, bytes on the wire`, limit: `< ${100 * B.pullAfterPushRatio} %`, measured: `${mb(r.wire.down)} MB ÷ ${mb(r.wire.up)} MB = ${(100 * ratio).toFixed(2)} %${old}`, pass: ratio < B.pullAfterPushRatio, binding: !data.quick });
+  }
+  if (R.initial?.client) {
+    const r = R.initial;
+    const rss = Math.max(r.client.vmHwmMB, r.client.maxRssSampledMB);
+    const old = R.initialPrevious?.client ? R.initialPrevious : null;
+    budgets.push({ what: `#25: initial sync of ${k(S.initialDocs)} docs: time`, limit: `< ${B.initialSyncTargetSeconds} s`, measured: `${num(r.client.syncMs / 1000)} s${old ? ` (the old way: ${num(old.client.syncMs / 1000)} s)` : ''}`, pass: r.client.syncMs / 1000 < B.initialSyncTargetSeconds, binding: false });
+    budgets.push({ what: `#25: initial sync: client peak RSS`, limit: `< ${B.initialSyncTargetRssMB} MB`, measured: `${num(rss)} MB${old ? ` (the old way: ${num(Math.max(old.client.vmHwmMB, old.client.maxRssSampledMB))} MB)` : ''}`, pass: rss < B.initialSyncTargetRssMB, binding: false });
   }
   if (R.resume) {
     const { first, second } = R.resume;
@@ -138,7 +158,7 @@ export function buildMarkdown(data) {
     ...budgets.map((b) => `| ${b.what} | ${b.limit} | ${b.measured} | ${b.binding ? ok(b.pass) : (b.pass ? 'pass' : 'fail')} |`)].join('\n');
 
   // Correctness checks
-  const checkRuns = [['1. push', R.push], ['seeding', R.seed], ['2. initial sync', R.initial], ['3b. resume run 2', R.resume?.second], ['5. PostgreSQL push', R.postgres?.push], ['5. PostgreSQL initial sync', R.postgres?.initial]];
+  const checkRuns = [['1. push', R.push], ['1. push, the old way', R.pushPrevious], ['seeding', R.seed], ['2. initial sync', R.initial], ['2. initial sync, the old way', R.initialPrevious], ['3b. resume run 2', R.resume?.second], ['5. PostgreSQL push', R.postgres?.push], ['5. PostgreSQL initial sync', R.postgres?.initial]];
   const checkLines = [];
   for (const [name, run] of checkRuns) {
     if (!run?.checks) continue;
@@ -228,7 +248,9 @@ function details(data) {
   }
   if (R.push?.client) {
     const p = R.push;
-    out.push(`- 1. push: the cycle's pull brings the ${int(p.log.changesReturned)} just-pushed documents back (${mb(p.log.bodyBytesOut)} MB of bodies down for ${mb(p.log.bodyBytesIn)} MB up): the server sends a replica its own changes, and the client needs them for \`_v\`.`);
+    const prev = R.pushPrevious?.client ? R.pushPrevious : null;
+    out.push(`- 1. push: the cycle's pull lists the ${int(p.log.changesReturned)} just-pushed documents as own changes, without their bodies (${mb(p.log.bodyBytesOut)} MB down, push results included, for ${mb(p.log.bodyBytesIn)} MB up)` +
+      (prev ? `; the previous release's client, which does not ask for them, gets the bodies back (${mb(prev.log.bodyBytesOut)} MB down).` : '.'));
   }
   return out.length ? `\n### Details\n\n${out.join('\n')}\n` : '';
 }
