@@ -638,18 +638,25 @@ export class SyncManager {
   private async pull(coll: string, seen: Map<string, number> | null): Promise<{ pulled: number; checkpoint: string | null; epochStart?: number }> {
     let pulled = 0;
     let epochStart: number | undefined;
+    /** A page request: `replica=` asks for our own changes without their bodies (see below). */
+    const request = (cursor: string | null, proofValue: string | undefined): { cursor: string | null; path: string; raw: Promise<unknown> } => {
+      // The proof goes back with the cursor (servers that do not know it ignore it).
+      const proof = cursor && proofValue !== undefined ? `&proof=${encodeURIComponent(proofValue)}` : '';
+      const q = `since=${encodeURIComponent(cursor ?? '0')}${proof}&limit=${this.pullLimit}&colls=${encodeURIComponent(coll)}`;
+      const path = `/v1/datasets/${encodeURIComponent(this.dataset)}/changes?${q}`;
+      return { cursor, path, raw: this.client.get(`${path}&replica=${this.db.meta!.replicaId}`) };
+    };
+    /** The next page, requested while this one is applied (pages stream in as they are applied). */
+    let ahead: ReturnType<typeof request> | null = null;
     for (;;) {
       const cfg = this.db._sync.collections.get(coll);
       const cursor = cfg?.cursor ?? null;
-      // The proof goes back with the cursor (servers that do not know it ignore it).
-      const proof = cursor && cfg?.proof !== undefined ? `&proof=${encodeURIComponent(cfg.proof)}` : '';
-      const q = `since=${encodeURIComponent(cursor ?? '0')}${proof}&limit=${this.pullLimit}&colls=${encodeURIComponent(coll)}`;
-      // `replica=`: the changes that are exactly what we wrote come without their bodies (servers
-      // that do not know it send the bodies).
-      const path = `/v1/datasets/${encodeURIComponent(this.dataset)}/changes?${q}`;
+      const req = ahead && ahead.cursor === cursor ? ahead : request(cursor, cfg?.proof);
+      ahead = null;
+      const path = req.path;
       let raw: unknown;
       try {
-        raw = await this.client.get(`${path}&replica=${this.db.meta!.replicaId}`);
+        raw = await req.raw;
       } catch (err) {
         const code = codeOf(err);
         if ((code === 'checkpoint_expired' || code === 'epoch_mismatch') && seen === null) {
@@ -674,6 +681,12 @@ export class SyncManager {
         // An own change we cannot confirm (our acknowledgement of that push was lost in a crash):
         // the same page again, with every body.
         page = parse(await this.client.get(path).catch((err: unknown) => { throw this.quarantineError(err); }));
+      }
+      if (page.hasMore) {
+        // Ask for the next page now; it is used if this one is applied with its cursor (a failure
+        // of it surfaces, as any request's, when it is awaited).
+        ahead = request(page.checkpoint, page.checkpointProof);
+        ahead.raw.catch(() => undefined);
       }
       for (const c of page.own ?? []) seen?.set(c.id, c.v);
       this.db.clockOffsetMs = page.serverTime - Date.now();
