@@ -1,4 +1,4 @@
-import { Doc, expiresAt, isExpired, serialize } from '../document';
+import { Doc, isExpired, serialize } from '../document';
 import { IndexConflictError } from '../errors';
 import { HybridLogicalClock } from '../../sync/hlc';
 import { deletedKey, describeChange, OutboxOp, setCursorOf, versionOf } from './sync-state';
@@ -172,23 +172,6 @@ export class WriteContext {
     this.events.push(old ? { coll: c.name, kind: 'update', doc, old } : { coll: c.name, kind: 'insert', doc });
     this.undo.push(old ? () => { c.put(old); } : () => { c.delete(doc._id); });
     return old;
-  }
-
-  /**
-   * A new document pulled from the server: kept as its JSON text, as a reopened database keeps
-   * documents until they are first read, so a first sync does not hold every document as
-   * objects. A collection with indexes, or a document already here, takes the ordinary `put`.
-   */
-  putPulled(c: CollectionState, doc: Doc, text: string): void {
-    if (!this.remote || c.indexes.size > 0 || c.has(doc._id)) {
-      this.put(c, doc, text);
-      return;
-    }
-    const ttl = expiresAt(doc) !== null;
-    c.putText(doc._id, text, ttl);
-    this.ops.push(ttl ? { o: 'put', c: c.name, id: doc._id, doc: text, ttl: true } : { o: 'put', c: c.name, id: doc._id, doc: text });
-    this.events.push({ coll: c.name, kind: 'insert', doc });
-    this.undo.push(() => { c.delete(doc._id); });
   }
 
   remove(c: CollectionState, id: string, ttl = false): Doc | undefined {
