@@ -7,41 +7,22 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { WiseJSON } from '../../src/engine';
-import { KEY } from '../server/helpers';
-import { DS, liveDocs, rmDir, ServerProcess, serverState, tmpDir } from './harness';
-import { AnyDb, buildPrevious } from './previous-release';
+import { liveDocs, ServerProcess, serverState } from './harness';
+import { AnyDb, usePreviousRelease } from './previous-release';
 
 /** The last release before checkpoint proofs (main before issue #20). */
 const PREVIOUS = '2503648';
 
 describe('sync: compatibility with the previous release (built from git history)', function () {
   this.timeout(180_000);
+  const setup = usePreviousRelease(PREVIOUS);
+  const { open } = setup;
   let previous: { server: string; library: string };
-  let buildDir = '';
   let dir = '';
-  before(async () => {
-    buildDir = await tmpDir('wisejson-previous-');
-    previous = await buildPrevious(PREVIOUS, buildDir);
+  beforeEach(() => {
+    previous = setup.previous();
+    dir = setup.dir();
   });
-  after(async () => {
-    await rmDir(buildDir);
-  });
-  beforeEach(async () => {
-    dir = await tmpDir('wisejson-compat-');
-  });
-  afterEach(async () => {
-    await rmDir(dir);
-  });
-
-  const open = async (Db: new (p: string) => AnyDb, name: string, url: string): Promise<{ db: AnyDb; errors: unknown[] }> => {
-    const db = new Db(path.join(dir, name));
-    await db.init();
-    await db.collection('notes');
-    const errors: unknown[] = [];
-    db.on('sync:error', (e) => errors.push(e));
-    await db.enableSync({ url, apiKey: KEY, dataset: DS, syncIntervalMs: 3_600_000 });
-    return { db, errors };
-  };
 
   it('a client of the previous release syncs both ways with this server', async () => {
     const server = new ServerProcess(path.join(dir, 'server'));

@@ -6,6 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { KEY } from '../server/helpers';
+import { DS, rmDir, tmpDir } from './harness';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -31,3 +33,49 @@ export type AnyDb = {
   close(): Promise<void>;
   on(e: string, f: (x: unknown) => void): unknown;
 };
+
+/** An opened database with sync on (interval off) and the `sync:error`s it reported. */
+export interface Opened {
+  db: AnyDb;
+  errors: unknown[];
+}
+
+/**
+ * For a describe block: builds `commit` once (its `server` and `library` paths), gives each test
+ * a fresh folder, and `open(Db, name, url)` opens database `name` there, with sync enabled.
+ */
+export function usePreviousRelease(commit: string, syncOptions: Record<string, unknown> = {}): {
+  previous: () => { server: string; library: string };
+  dir: () => string;
+  open: (Db: new (p: string) => AnyDb, name: string, url: string) => Promise<Opened>;
+} {
+  let previous: { server: string; library: string } | null = null;
+  let buildDir = '';
+  let dir = '';
+  before(async () => {
+    buildDir = await tmpDir('wisejson-previous-');
+    previous = await buildPrevious(commit, buildDir);
+  });
+  after(async () => {
+    await rmDir(buildDir);
+  });
+  beforeEach(async () => {
+    dir = await tmpDir('wisejson-compat-');
+  });
+  afterEach(async () => {
+    await rmDir(dir);
+  });
+  return {
+    previous: () => previous!,
+    dir: () => dir,
+    open: async (Db, name, url) => {
+      const db = new Db(path.join(dir, name));
+      await db.init();
+      await db.collection('notes');
+      const errors: unknown[] = [];
+      db.on('sync:error', (e) => errors.push(e));
+      await db.enableSync({ url, apiKey: KEY, dataset: DS, syncIntervalMs: 3_600_000, ...syncOptions });
+      return { db, errors };
+    },
+  };
+}
