@@ -19,14 +19,14 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { WiseJSON, WiseJSONError } from '../../engine';
 import { HybridLogicalClock } from '../../sync/hlc';
-import { ChangesQuery, CONFLICTS_COLLECTION, Limits, PushRequest, PushResponse } from '../../sync/protocol';
+import { ChangesQuery, CONFLICTS_COLLECTION, PushRequest, PushResponse } from '../../sync/protocol';
 import { ChangeIndex } from './change-index';
 import { SyncServerError } from '../errors';
 import { DocRow, SERVER_ORIGIN } from '../merge';
 import {
   changesPageBody, EpochState, mergePush, newEpoch, newSecret, pullCheckpointCheck, pushCheckpointCheck, replicaNotOwned, restoredAtPull, restoredAtPush, toChange,
 } from './common';
-import type { ChangesPage, DatasetCollections, SyncStorage } from './storage';
+import type { ChangesPage, DatasetCollections, StoreOptions, SyncStorage } from './storage';
 
 const DATASETS = 'sync.datasets';
 const BINDINGS = 'sync.replicas';
@@ -150,11 +150,6 @@ export class CollectionHeads {
       .map(([name, e]) => ({ name, head: e.head }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
-}
-
-export interface StoreOptions {
-  limits: Limits;
-  now: () => number;
 }
 
 export class EmbeddedStore implements SyncStorage<Dataset> {

@@ -29,7 +29,7 @@ import { DocRow, rowKey, SERVER_ORIGIN } from '../merge';
 import {
   changesPageBody, EpochState, mergePush, newEpoch, newSecret, pullCheckpointCheck, pushCheckpointCheck, replicaNotOwned, restoredAtPull, restoredAtPush,
 } from './common';
-import type { StoreOptions } from './embedded';
+import type { StoreOptions } from './storage';
 import type { ChangesPage, DatasetCollections, DatasetHandle, SyncStorage } from './storage';
 
 export interface PostgresStoreOptions extends StoreOptions {

@@ -8,7 +8,13 @@
  * applied once (deduplicated by its lastSeq), checkpoints carry the server's proof, and a proven
  * checkpoint ahead of the head starts a new epoch.
  */
-import type { ChangesQuery, PushRequest, PushResponse } from '../../sync/protocol';
+import type { ChangesQuery, Limits, PushRequest, PushResponse } from '../../sync/protocol';
+
+/** What every store is opened with: the server's limits and its clock. */
+export interface StoreOptions {
+  limits: Limits;
+  now: () => number;
+}
 
 /** A dataset as the HTTP layer holds it during a request. */
 export interface DatasetHandle {
