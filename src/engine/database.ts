@@ -741,7 +741,7 @@ export class WiseJSON extends EventEmitter {
           // unless local ops were re-applied on top.
           const doc = (pending.length > 0 ? toJsonDocument(next, change.coll) : next) as Doc;
           const text = serialize(doc);
-          ctx.put(c, deepFreeze(doc), text);
+          ctx.putPulled(c, deepFreeze(doc), text);
           n++;
         } else if (c.has(change.id)) {
           ctx.remove(c, change.id);

@@ -25,7 +25,7 @@ export interface EnableSyncOptions {
   syncIntervalMs?: number;
   /** Replaces the HTTP client: `{ get(path), post(path, body) }` resolving parsed JSON. */
   apiClient?: SyncApiClient;
-  /** Changes per pull page (the server caps it). Default 1000. */
+  /** Changes per pull page (the server caps it). Default 500: smaller pages leave less garbage to collect while a first sync keeps every document. */
   pullLimit?: number;
   /**
    * Push on write: a local write (or another process's write to this database) starts a sync
@@ -156,7 +156,7 @@ export class SyncManager {
   constructor(private readonly db: WiseJSON, readonly url: string, options: EnableSyncOptions) {
     this.apiKey = options.apiKey;
     this.dataset = options.dataset ?? 'default';
-    this.pullLimit = options.pullLimit ?? 1000;
+    this.pullLimit = options.pullLimit ?? 500;
     this.client = options.apiClient ?? new HttpSyncApiClient(url, options.apiKey);
     this.live = options.live !== false;
     this.warning = transportWarning(url, options.apiClient !== undefined);

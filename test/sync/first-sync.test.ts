@@ -1,6 +1,7 @@
 /**
  * A first sync of many documents: pages stream in (the next page is asked for while this one is
- * applied). Real server on 127.0.0.1, real engines; the HTTP client is the real one, wrapped to
+ * applied), and pulled documents are kept as their JSON text until read, as a reopened database
+ * keeps them. Real server on 127.0.0.1, real engines; the HTTP client is the real one, wrapped to
  * record when each request starts.
  */
 import assert from 'node:assert/strict';
@@ -59,4 +60,32 @@ describe('sync: a first sync of many documents', function () {
     ]);
   });
 
+
+  it('keeps pulled documents as their JSON text until they are read; a collection with indexes holds them parsed', async () => {
+    const db = new WiseJSON(path.join(dir, 'fresh'));
+    open.push(db);
+    const notes = await db.collection('notes');
+    await notes.enableSync({ url: server.url, apiKey: KEY, dataset: DS, live: false, syncIntervalMs: 3_600_000 });
+    await notes.triggerSync();
+    const stored = db._state.collections.get('notes')!.docs;
+    assert.equal(typeof stored.get('n007'), 'string');
+    const doc = await notes.getById('n007');
+    assert.equal(doc!.i, 7);
+    assert.ok(Object.isFrozen(doc));
+    assert.equal(typeof stored.get('n007'), 'object', 'parsed once read');
+    assert.equal(await notes.count({ i: { $gte: 100 } }), 150);
+    await db.close();
+    const again = new WiseJSON(path.join(dir, 'fresh'));
+    open.push(again);
+    assert.equal((await (await again.collection('notes')).getById('n249'))!.text, 'x'.repeat(200));
+
+    const indexed = new WiseJSON(path.join(dir, 'indexed'));
+    open.push(indexed);
+    const inotes = await indexed.collection('notes');
+    await inotes.createIndex('i', { unique: true });
+    await inotes.enableSync({ url: server.url, apiKey: KEY, dataset: DS, live: false, syncIntervalMs: 3_600_000 });
+    await inotes.triggerSync();
+    assert.equal(typeof indexed._state.collections.get('notes')!.docs.get('n007'), 'object');
+    assert.deepEqual((await inotes.find({ i: 7 })).map((d) => d._id), ['n007']);
+  });
 });
