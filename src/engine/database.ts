@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Collection } from './collection';
 import { DatabaseClosedError, ReadOnlyError, StorageError, SyncConfigError, UpgradeNeededError, WiseJSONError } from './errors';
 import { ResolvedOptions, resolveOptions, validateCollectionName, WiseJSONOptions } from './options';
 import { listCheckpoints, readCheckpoint, writeCheckpoint, CheckpointCollection } from './storage/checkpoint';
-import { isNotFound, writeFileAtomic } from './storage/fsutil';
+import { isNotFound } from './storage/fsutil';
 import { WriteLock } from './storage/lock';
 import { encodeRecord, LogRecord } from './storage/records';
 import { listSegments, WriteAheadLog } from './storage/wal';
@@ -16,6 +15,7 @@ import { ChangeEvent, DatabaseState } from './state/database-state';
 import { deepFreeze, Doc, isExpired, serialize, toJsonDocument } from './document';
 import { WriteContext } from './state/write-context';
 import { Transaction } from './transaction';
+import { DatabaseMeta, writeNewMeta } from './storage/meta';
 import { needsUpgrade, upgradeWisejson6, UpgradeReport } from './upgrade/wisejson6-upgrade';
 import { findWisejson6Collections } from './upgrade/wisejson6-reader';
 import type { EnableSyncOptions, SyncManager, SyncStatus } from '../sync/sync-manager';
@@ -45,13 +45,7 @@ interface Snapshot {
   sync: unknown;
 }
 
-/** Database metadata, written once when the database is created. */
-export interface DatabaseMeta {
-  format: 1;
-  /** Random 128-bit id of this database replica (used by sync). */
-  replicaId: string;
-  createdAt: string;
-}
+export type { DatabaseMeta } from './storage/meta';
 
 /**
  * A WiseJSON database: a folder holding one write-ahead log and its checkpoints.
@@ -219,9 +213,7 @@ export class WiseJSON extends EventEmitter {
   private async loadOrCreateMeta(): Promise<DatabaseMeta> {
     const existing = await this.readMeta();
     if (existing) return existing;
-    const meta: DatabaseMeta = { format: 1, replicaId: randomBytes(16).toString('hex'), createdAt: new Date().toISOString() };
-    await writeFileAtomic(path.join(this.dbPath, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
-    return meta;
+    return writeNewMeta(this.dbPath);
   }
 
   /**

@@ -587,39 +587,36 @@ export class SyncManager {
     if (stale.length > 0) await this.db._resetCursor(stale);
   }
 
-  /** The furthest pull cursor of epoch `epoch` among our collections, with its proof if any. */
-  /** The lowest cursor among our collections, when every one is of `epoch`; else null. */
-  private lowestCheckpoint(epoch: string | null): { checkpoint: string; checkpointProof?: string } | null {
-    if (epoch === null) return null;
-    let low: { checkpoint: string; checkpointProof?: string } | null = null;
-    let lowV = Infinity;
+  /** Our collections' cursors of `epoch` (with their proofs), and whether every collection has one. */
+  private cursorsOf(epoch: string): { all: boolean; cursors: HeldCursor[] } {
+    const cursors: HeldCursor[] = [];
+    let all = true;
     for (const coll of this.names()) {
       const cfg = this.db._sync.collections.get(coll);
       const cp = cfg?.cursor ? parseCheckpoint(cfg.cursor) : null;
-      if (!cfg?.cursor || !cp || cp.epoch !== epoch) return null;
-      if (cp.v < lowV) {
-        low = cfg.proof === undefined ? { checkpoint: cfg.cursor } : { checkpoint: cfg.cursor, checkpointProof: cfg.proof };
-        lowV = cp.v;
+      if (!cfg?.cursor || !cp || cp.epoch !== epoch) {
+        all = false;
+        continue;
       }
+      cursors.push(cfg.proof === undefined ? { checkpoint: cfg.cursor, v: cp.v } : { checkpoint: cfg.cursor, checkpointProof: cfg.proof, v: cp.v });
     }
-    return low;
+    return { all, cursors };
   }
 
-  private highestCheckpoint(epoch: string | null): { checkpoint: string; checkpointProof?: string } | null {
+  /** The furthest cursor of `epoch` among our collections (null when none). */
+  private highestCheckpoint(epoch: string | null): SentCursor | null {
     if (epoch === null) return null;
-    let best: { checkpoint: string; checkpointProof?: string } | null = null;
-    let bestV = -1;
-    for (const coll of this.names()) {
-      const cfg = this.db._sync.collections.get(coll);
-      const cursor = cfg?.cursor ?? null;
-      const cp = cursor ? parseCheckpoint(cursor) : null;
-      if (cursor && cp && cp.epoch === epoch && cp.v > bestV) {
-        best = cfg?.proof === undefined ? { checkpoint: cursor } : { checkpoint: cursor, checkpointProof: cfg.proof };
-        bestV = cp.v;
-      }
-    }
-    return best;
+    return checkpointOnly(this.cursorsOf(epoch).cursors.reduce<HeldCursor | null>((b, c) => (!b || c.v > b.v ? c : b), null));
   }
+
+  /** The lowest cursor among our collections, when every one is of `epoch`; else null. */
+  private lowestCheckpoint(epoch: string | null): SentCursor | null {
+    if (epoch === null) return null;
+    const { all, cursors } = this.cursorsOf(epoch);
+    if (!all) return null;
+    return checkpointOnly(cursors.reduce<HeldCursor | null>((b, c) => (!b || c.v < b.v ? c : b), null));
+  }
+
 
   private async pullAll(): Promise<{ pulled: number; conflicts: number; checkpoint: string | null }> {
     let pulled = 0;
@@ -905,4 +902,15 @@ function codeOf(err: unknown): string | null {
 function messageOf(err: unknown, apiKey: string): string {
   const m = err instanceof Error ? err.message : String(err);
   return apiKey ? m.split(apiKey).join('[api key]') : m;
+}
+
+/** A pull cursor as it is sent: the checkpoint and, when there is one, its proof. */
+type SentCursor = { checkpoint: string; checkpointProof?: string };
+/** A cursor of ours with its version. */
+type HeldCursor = SentCursor & { v: number };
+
+/** The cursor without anything else. */
+function checkpointOnly(c: SentCursor | null): SentCursor | null {
+  if (!c) return null;
+  return c.checkpointProof === undefined ? { checkpoint: c.checkpoint } : { checkpoint: c.checkpoint, checkpointProof: c.checkpointProof };
 }

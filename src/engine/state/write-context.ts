@@ -168,7 +168,7 @@ export class WriteContext {
     c.checkUnique(doc);
     const old = c.put(doc);
     this.capture(c, doc._id, old, doc);
-    this.ops.push(c.ttlIds.has(doc._id) ? { o: 'put', c: c.name, id: doc._id, doc: text, ttl: true } : { o: 'put', c: c.name, id: doc._id, doc: text });
+    this.logPut(c, doc._id, text, c.ttlIds.has(doc._id));
     this.events.push(old ? { coll: c.name, kind: 'update', doc, old } : { coll: c.name, kind: 'insert', doc });
     this.undo.push(old ? () => { c.put(old); } : () => { c.delete(doc._id); });
     return old;
@@ -188,9 +188,14 @@ export class WriteContext {
     const ttl = expiresAt(doc) !== null;
     // JSON.stringify returns a rope of its parts; the stored copy is one flat string.
     c.putText(doc._id, (' ' + text).slice(1), ttl);
-    this.ops.push(ttl ? { o: 'put', c: c.name, id: doc._id, doc: text, ttl: true } : { o: 'put', c: c.name, id: doc._id, doc: text });
+    this.logPut(c, doc._id, text, ttl);
     this.events.push({ coll: c.name, kind: 'insert', doc });
     this.undo.push(() => { c.delete(doc._id); });
+  }
+
+  /** The log op of a stored document (`ttl`: it carries expireAt/ttl). */
+  private logPut(c: CollectionState, id: string, text: string, ttl: boolean): void {
+    this.ops.push(ttl ? { o: 'put', c: c.name, id, doc: text, ttl: true } : { o: 'put', c: c.name, id, doc: text });
   }
 
   remove(c: CollectionState, id: string, ttl = false): Doc | undefined {

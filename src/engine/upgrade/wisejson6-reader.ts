@@ -156,6 +156,13 @@ class CollectionReader {
     this.data.skipped.documents += documents;
   }
 
+  /** A WAL line that cannot be applied: an error, or with `recover` one more line skipped. */
+  private damagedWalLine(file: string, detail: string): void {
+    if (!this.options.recover) throw new Wisejson6DataError(file, detail);
+    this.data.skipped.walLines++;
+    if (!this.data.skipped.files.includes(file)) this.data.skipped.files.push(file);
+  }
+
   // --- Checkpoints --------------------------------------------------------------------------
 
   private async loadCheckpoint(): Promise<{ timestamp: string; indexes: unknown[] } | null> {
@@ -255,9 +262,7 @@ class CollectionReader {
         entry = JSON.parse(line);
       } catch (err) {
         if (i === torn) break; // an append cut short by a crash: never acknowledged
-        if (!this.options.recover) throw new Wisejson6DataError(file, `line ${i + 1} is not JSON: ${(err as Error).message}`);
-        this.data.skipped.walLines++;
-        if (!this.data.skipped.files.includes(file)) this.data.skipped.files.push(file);
+        this.damagedWalLine(file, `line ${i + 1} is not JSON: ${(err as Error).message}`);
         continue;
       }
       if (!isPlainObject(entry)) continue;
@@ -280,9 +285,7 @@ class CollectionReader {
         const time = entryTime(entry);
         if (time === undefined ? true : isAfter(time)) this.applyEntry(entry);
       } catch (err) {
-        if (!this.options.recover) throw new Wisejson6DataError(file, `line ${i + 1}: ${(err as Error).message}`);
-        this.data.skipped.walLines++;
-        if (!this.data.skipped.files.includes(file)) this.data.skipped.files.push(file);
+        this.damagedWalLine(file, `line ${i + 1}: ${(err as Error).message}`);
       }
     }
     // Transactions without a commit line never happened (WiseJSON 6 ignores them too).

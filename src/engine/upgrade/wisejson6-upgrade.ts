@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { expiresAt } from '../document';
 import { UpgradeNeededError } from '../errors';
 import { writeCheckpoint } from '../storage/checkpoint';
 import { fsyncDir, isNotFound, writeFileAtomic } from '../storage/fsutil';
+import { writeNewMeta } from '../storage/meta';
 import { findWisejson6Collections, readWisejson6, Wisejson6Problem } from './wisejson6-reader';
 
 /**
@@ -115,8 +115,7 @@ export async function upgradeWisejson6(
     })),
   );
   step('checkpoint');
-  const meta = { format: 1, replicaId: randomBytes(16).toString('hex'), createdAt: new Date().toISOString(), upgradedFrom: 'wisejson6' };
-  await writeFileAtomic(path.join(staging, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+  await writeNewMeta(staging, { upgradedFrom: 'wisejson6' });
   await fsyncDir(staging);
   step('staged');
 
