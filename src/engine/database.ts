@@ -792,7 +792,7 @@ export class WiseJSON extends EventEmitter {
   private async snapshotAndRotate(): Promise<Snapshot> {
     const collections: CheckpointCollection[] = [];
     for (const c of this.state.collections.values()) {
-      collections.push({ name: c.name, indexes: c.indexDefinitions(), docs: c.storedAll(), count: c.docs.size, ttl: [...c.ttlIds] });
+      collections.push({ name: c.name, indexes: c.indexDefinitions(), docs: c.snapshot(), count: c.docs.size, ttl: [...c.ttlIds] });
     }
     const snapshot = { lsn: this.wal.lastLsn, collections, sync: JSON.parse(JSON.stringify(this.state.sync)) as unknown };
     await this.wal.rotate();

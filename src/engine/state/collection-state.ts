@@ -1,12 +1,16 @@
 import { Doc, expiresAt, parseStored } from '../document';
 import { FieldIndex, IndexDefinition } from './field-index';
+import { TextArena } from './text-arena';
 
 /**
- * A document as held in memory: parsed and frozen; or still the JSON text it was read as from
- * the log; or, for a document loaded from a checkpoint and not read since, the byte offset of its
- * line in the checkpoint (no string is made for it until it is read).
+ * A document as held in memory, until it is first read as JSON text (no object is made for it):
+ *  - parsed and frozen (an object);
+ *  - loaded from a checkpoint: the byte offset of its line in the checkpoint (a number ≥ 0);
+ *  - pulled from the server or read from the log: its line in the collection's text arena
+ *    (a number < 0: -1 - handle);
+ *  - a JS string (a line too long for the arena).
  */
-export type Stored = Doc | string | number;
+type Stored = Doc | string | number;
 
 /**
  * The in-memory contents of one collection: documents by id and the field indexes. Documents
@@ -21,6 +25,8 @@ export class CollectionState {
   private indexesBuilt = true;
   /** The bytes of the checkpoint this collection was loaded from (see Stored). */
   private base: Buffer = Buffer.alloc(0);
+  /** The text of documents stored since, not read yet (see Stored). */
+  private arena = new TextArena();
   /** Every id in ascending order, built on the first `idsAfter` and kept up to date after. */
   private sortedIds: string[] | null = null;
 
@@ -32,7 +38,32 @@ export class CollectionState {
   }
 
   private text(s: string | number): string {
-    return typeof s === 'string' ? s : this.base.toString('utf8', s, this.base.indexOf(10, s));
+    if (typeof s === 'string') return s;
+    return s >= 0 ? this.base.toString('utf8', s, this.base.indexOf(10, s)) : this.arena.text(-1 - s);
+  }
+
+  /** Parses a stored document (and lets its text go). */
+  private parse(id: string, s: string | number): Doc {
+    const doc = parseStored(this.text(s));
+    this.docs.set(id, doc);
+    this.release(s);
+    return doc;
+  }
+
+  /** Lets the text of a document replaced or parsed go. */
+  private release(s: Stored | undefined): void {
+    if (typeof s !== 'number' || s >= 0) return;
+    this.arena.free(-1 - s);
+    if (this.arena.wasted) this.compact();
+  }
+
+  /** Moves the live lines into a new arena, so the dead ones' chunks go. */
+  private compact(): void {
+    const old = this.arena;
+    this.arena = new TextArena();
+    for (const [id, s] of this.docs) {
+      if (typeof s === 'number' && s < 0) this.docs.set(id, -1 - this.arena.append(old.text(-1 - s))!);
+    }
   }
 
   /** The stored JSON text of a document not parsed yet, or the parsed document. */
@@ -41,12 +72,22 @@ export class CollectionState {
     return typeof s === 'number' ? this.text(s) : s;
   }
 
-  /** Everything stored, for a checkpoint: JSON text or parsed documents. */
-  storedAll(): (string | Doc)[] {
-    const out: (string | Doc)[] = new Array(this.docs.size);
-    let i = 0;
-    for (const s of this.docs.values()) out[i++] = typeof s === 'number' ? this.text(s) : s;
-    return out;
+  /**
+   * Everything stored, for a checkpoint written after this returns, while the collection goes on:
+   * parsed documents, or the bytes of their JSON text (no string is made for a document not read).
+   */
+  snapshot(): Iterable<string | Doc | Buffer> {
+    const stored = [...this.docs.values()];
+    const base = this.base;
+    const arena = this.arena.view();
+    return {
+      *[Symbol.iterator]() {
+        for (const s of stored) {
+          if (typeof s !== 'number') yield s;
+          else yield s >= 0 ? base.subarray(s, base.indexOf(10, s)) : arena(-1 - s);
+        }
+      },
+    };
   }
 
   get size(): number {
@@ -60,22 +101,12 @@ export class CollectionState {
   get(id: string): Doc | undefined {
     const s = this.docs.get(id);
     if (s === undefined || typeof s === 'object') return s;
-    const doc = parseStored(this.text(s));
-    this.docs.set(id, doc);
-    return doc;
+    return this.parse(id, s);
   }
 
   /** Every document, parsed. */
   *values(): IterableIterator<Doc> {
-    for (const [id, s] of this.docs) {
-      if (typeof s !== 'object') {
-        const doc = parseStored(this.text(s));
-        this.docs.set(id, doc);
-        yield doc;
-      } else {
-        yield s;
-      }
-    }
+    for (const [id, s] of this.docs) yield typeof s === 'object' ? s : this.parse(id, s);
   }
 
   /**
@@ -152,8 +183,11 @@ export class CollectionState {
       this.put(parseStored(text));
       return;
     }
-    if (!this.docs.has(id)) this.idAdded(id);
-    this.docs.set(id, text);
+    const old = this.docs.get(id);
+    if (old === undefined) this.idAdded(id);
+    const handle = this.arena.append(text);
+    this.docs.set(id, handle === null ? text : -1 - handle);
+    this.release(old);
     if (hasTtl) this.ttlIds.add(id);
     else if (this.ttlIds.size > 0) this.ttlIds.delete(id);
   }
@@ -177,6 +211,7 @@ export class CollectionState {
 
   clear(): void {
     this.docs.clear();
+    this.arena = new TextArena();
     this.sortedIds = null;
     this.ttlIds.clear();
     for (const idx of this.indexes.values()) idx.clear();

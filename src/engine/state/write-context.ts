@@ -176,8 +176,9 @@ export class WriteContext {
 
   /**
    * A new document pulled from the server, kept as its JSON text until it is first read (as a
-   * reopened database keeps its documents): for nested documents the text takes about two
-   * thirds of the memory of the parsed objects, which counts in a first sync of many documents.
+   * reopened database keeps its documents): for nested documents the text (in the collection's
+   * text arena, outside the JS heap) takes about two thirds of the memory of the parsed objects,
+   * which counts in a first sync of many documents.
    * A collection with indexes, a document already here, or a local write takes `put`.
    */
   putPulled(c: CollectionState, doc: Doc, text: string): void {
@@ -186,8 +187,7 @@ export class WriteContext {
       return;
     }
     const ttl = expiresAt(doc) !== null;
-    // JSON.stringify returns a rope of its parts; the stored copy is one flat string.
-    c.putText(doc._id, (' ' + text).slice(1), ttl);
+    c.putText(doc._id, text, ttl);
     this.logPut(c, doc._id, text, ttl);
     this.events.push({ coll: c.name, kind: 'insert', doc });
     this.undo.push(() => { c.delete(doc._id); });

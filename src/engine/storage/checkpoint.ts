@@ -17,8 +17,8 @@ import { fsClose, fsFstat, fsFsync, fsOpen, fsyncDir, isNotFound, readRange, wri
 export interface CheckpointCollection {
   name: string;
   indexes: { field: string; unique: boolean }[];
-  /** Documents as JSON text (stored raw) or objects (serialised here). */
-  docs: Iterable<string | object>;
+  /** Documents as JSON text (stored raw: a string, or its UTF-8 bytes) or objects (serialised here). */
+  docs: Iterable<string | Buffer | object>;
   count: number;
   /** Ids of the documents that carry `expireAt` or `ttl`. */
   ttl: string[];
@@ -68,6 +68,7 @@ export async function listCheckpoints(dir: string): Promise<{ lsn: number; file:
 }
 
 const CHUNK_BYTES = 1 << 20;
+const NEWLINE = Buffer.from('\n');
 
 export async function writeCheckpoint(dir: string, lsn: number, collections: CheckpointCollection[], extra: Record<string, unknown> = {}): Promise<string> {
   await fs.promises.mkdir(dir, { recursive: true });
@@ -76,8 +77,8 @@ export async function writeCheckpoint(dir: string, lsn: number, collections: Che
   const fd = await fsOpen(tmp, 'w');
   let pos = 0;
   let crc = 0;
-  const write = async (text: string): Promise<void> => {
-    const buf = Buffer.from(text, 'utf8');
+  const write = async (data: string | Buffer): Promise<void> => {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     crc = crc32(buf, crc);
     await writeAll(fd, buf, pos);
     pos += buf.length;
@@ -93,17 +94,36 @@ export async function writeCheckpoint(dir: string, lsn: number, collections: Che
     };
     await write(JSON.stringify(header) + '\n');
     for (const c of collections) {
-      let chunk = '';
+      // Lines are gathered into chunks of about CHUNK_BYTES: text as one string, bytes as they are.
+      const parts: Buffer[] = [];
+      let bytes = 0;
+      let text = '';
+      const endText = (): void => {
+        if (!text) return;
+        const buf = Buffer.from(text, 'utf8');
+        parts.push(buf);
+        bytes += buf.length;
+        text = '';
+      };
+      const flush = async (): Promise<void> => {
+        endText();
+        if (parts.length > 0) await write(parts.length === 1 ? parts[0] : Buffer.concat(parts, bytes));
+        parts.length = 0;
+        bytes = 0;
+      };
       let n = 0;
       for (const doc of c.docs) {
-        chunk += (typeof doc === 'string' ? doc : JSON.stringify(doc)) + '\n';
-        n++;
-        if (chunk.length >= CHUNK_BYTES) {
-          await write(chunk); // also yields to the event loop between chunks
-          chunk = '';
+        if (Buffer.isBuffer(doc)) {
+          endText();
+          parts.push(doc, NEWLINE);
+          bytes += doc.length + 1;
+        } else {
+          text += (typeof doc === 'string' ? doc : JSON.stringify(doc)) + '\n';
         }
+        n++;
+        if (bytes + text.length >= CHUNK_BYTES) await flush(); // also yields to the event loop between chunks
       }
-      if (chunk) await write(chunk);
+      await flush();
       if (n !== c.count) throw new Error(`checkpoint of "${c.name}": expected ${c.count} documents, wrote ${n}`);
     }
     const footer = JSON.stringify({ end: true, lsn, bytes: pos, crc }) + '\n';
