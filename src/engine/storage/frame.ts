@@ -11,12 +11,15 @@ import { crc32 } from 'node:zlib';
  */
 export const FRAME_HEADER_BYTES = 12;
 
-export function encodeFrame(payload: Buffer): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-  frame.writeUInt32LE(payload.length, 0);
-  frame.writeUInt32LE(~payload.length >>> 0, 4);
-  frame.writeUInt32LE(crc32(payload), 8);
-  payload.copy(frame, FRAME_HEADER_BYTES);
+/** The frame of `payload` (text is written as UTF-8 straight into the frame: no copy of it). */
+export function encodeFrame(payload: Buffer | string): Buffer {
+  const length = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+  if (typeof payload === 'string') frame.write(payload, FRAME_HEADER_BYTES, 'utf8');
+  else payload.copy(frame, FRAME_HEADER_BYTES);
+  frame.writeUInt32LE(length, 0);
+  frame.writeUInt32LE(~length >>> 0, 4);
+  frame.writeUInt32LE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 8);
   return frame;
 }
 

@@ -38,7 +38,7 @@ export interface LogRecord {
  * header per record while the documents stay text until read. A seal record `{"seal":N}` ends a
  * segment and names the first LSN of the next one.
  */
-export function encodeRecord(rec: LogRecord): Buffer {
+export function encodeRecord(rec: LogRecord): string {
   // Consecutive puts to one collection share a header entry {o:"puts",c,ids,ttl?}: one JSON
   // array of ids parses far faster than an object per document.
   const header: unknown[] = [];
@@ -58,7 +58,7 @@ export function encodeRecord(rec: LogRecord): Buffer {
       header.push(op);
     }
   }
-  return Buffer.from(`{"lsn":${rec.lsn},"ops":${JSON.stringify(header)}}${docs}`, 'utf8');
+  return `{"lsn":${rec.lsn},"ops":${JSON.stringify(header)}}${docs}`;
 }
 
 export function encodeSeal(nextLsn: number): Buffer {

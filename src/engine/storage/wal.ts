@@ -182,7 +182,7 @@ export class WriteAheadLog {
   }
 
   /** Appends record payloads as one write and makes them durable. Caller holds the lock. */
-  async append(payloads: Buffer[]): Promise<void> {
+  async append(payloads: (Buffer | string)[]): Promise<void> {
     if (this.fd === null || this.segment === null) throw new StorageError('The log is not open.');
     const frames = payloads.map(encodeFrame);
     const buf = frames.length === 1 ? frames[0] : Buffer.concat(frames);

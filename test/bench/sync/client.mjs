@@ -29,11 +29,19 @@ process.on('unhandledRejection', (e) => fatal('unhandledRejection', e));
 // ------------------------------------------------------------------------------------------
 // memory
 
+/** The measured sync's start (set just before triggerSync). */
+const t0ref = { t: performance.now() };
 let maxRss = 0;
 let maxHeap = 0;
+/** Where the sampled peak was: time since the sync started, and the heap and Buffers then. */
+let peakAt = null;
 const sample = () => {
   const rss = process.memoryUsage.rss(); // cheap; the heap is sampled at every request (mark)
-  if (rss > maxRss) maxRss = rss;
+  if (rss > maxRss) {
+    maxRss = rss;
+    const m = process.memoryUsage();
+    peakAt = { atMs: Math.round(performance.now() - t0ref.t), rssMB: Math.round(rss / MB), heapMB: Math.round(m.heapUsed / MB), heapTotalMB: Math.round(m.heapTotal / MB), externalMB: Math.round(m.external / MB) };
+  }
 };
 const sampler = setInterval(sample, 10);
 sampler.unref();
@@ -57,7 +65,6 @@ const openMs = performance.now() - tStart;
 const countAtOpen = await col.count();
 
 const ev = { errors: [], resets: [], quarantines: [], paused: [], rejected: 0, conflicts: 0, pushes: 0, pushedOps: 0, pages: 0, pulled: 0, success: [] };
-const t0ref = { t: performance.now() };
 const at = () => Math.round(performance.now() - t0ref.t);
 col.on('sync:error', (e) => { ev.errors.push({ atMs: at(), ...e }); void send({ event: 'sync:error', error: e }); });
 col.on('sync:reset', (e) => ev.resets.push({ atMs: at(), ...e }));
@@ -71,7 +78,7 @@ const mark = (kind, n) => {
   const m = process.memoryUsage();
   if (m.rss > maxRss) maxRss = m.rss;
   if (m.heapUsed > maxHeap) maxHeap = m.heapUsed;
-  timeline.push({ atMs: at(), kind, n, rssMB: Math.round(m.rss / MB), heapMB: Math.round(m.heapUsed / MB), heapTotalMB: Math.round(m.heapTotal / MB), externalMB: Math.round((m.external + m.arrayBuffers) / MB) });
+  timeline.push({ atMs: at(), kind, n, rssMB: Math.round(m.rss / MB), heapMB: Math.round(m.heapUsed / MB), heapTotalMB: Math.round(m.heapTotal / MB), externalMB: Math.round(m.external / MB) });
 };
 col.on('sync:push_success', (e) => { ev.pushes++; ev.pushedOps += e.pushed; ev.lastPushAtMs = at(); mark('push', e.pushed); });
 col.on('sync:pull_success', (e) => { ev.pages++; ev.pulled += e.pulled; ev.firstPullAtMs ??= at(); mark('pull', e.pulled); });
@@ -108,6 +115,8 @@ await col.triggerSync();
 const syncMs = performance.now() - t0ref.t;
 const cpu = process.cpuUsage(cpu0);
 sample();
+// The sync's peak; close() (which may write a checkpoint) is measured on its own below.
+const syncPeak = { maxRss, peakAt };
 const vmHwmKB = procStatusKB('VmHWM');
 const rssEndMB = process.memoryUsage().rss / MB;
 globalThis.gc?.();
@@ -120,15 +129,19 @@ const missing = p.expectIds ? p.expectIds.filter((_, i) => !probe[i]) : [];
 const unversioned = probe.filter((d) => d && !(d._v > 0)).map((d) => d._id);
 
 const tc = performance.now();
+maxRss = 0;
+sample();
 await db.close();
 const closeMs = performance.now() - tc;
+sample();
+const closePeakMB = maxRss / MB;
 
 await send({
   ok: true,
   result: {
     openMs, countAtOpen, insertMs, syncMs, closeMs,
     cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000,
-    rssStartMB, rssEndMB, rssAfterGcMB: afterGc.rss / MB, heapAfterGcMB: afterGc.heapUsed / MB, heapTotalAfterGcMB: afterGc.heapTotal / MB, externalAfterGcMB: (afterGc.external + afterGc.arrayBuffers) / MB, timeline, maxRssSampledMB: maxRss / MB, maxHeapUsedAtRequestsMB: maxHeap / MB, vmHwmMB: vmHwmKB / 1024, hwmReset,
+    rssStartMB, rssEndMB, rssAfterGcMB: afterGc.rss / MB, heapAfterGcMB: afterGc.heapUsed / MB, heapTotalAfterGcMB: afterGc.heapTotal / MB, externalAfterGcMB: afterGc.external / MB, timeline, maxRssSampledMB: syncPeak.maxRss / MB, maxRssSampledAt: syncPeak.peakAt, closePeakMB, maxHeapUsedAtRequestsMB: maxHeap / MB, vmHwmMB: vmHwmKB / 1024, hwmReset,
     status: { state: status.state, pending: status.pending, lastError: status.lastError, cursor: status.cursor },
     count, missing, unversioned,
     events: ev,

@@ -78,7 +78,7 @@ export function buildMarkdown(data) {
     },
     { title: 'Client RSS: when the sync started / at its end / after a full gc', unit: 'MB', get: (r, c) => (c.killed ? `${num(r.prepared.rssMB)} / – / –` : `${num(r.client.rssStartMB)} / ${num(r.client.rssEndMB)} / ${num(r.client.rssAfterGcMB)}`) },
     { title: 'Client JS heap: highest used after a request / after a full gc at the end', unit: 'MB', get: (r, c) => (c.killed ? '' : `${num(r.client.maxHeapUsedAtRequestsMB)} / ${num(r.client.heapAfterGcMB)}`) },
-    { title: 'Client `db.close()` after the sync (waits for a running checkpoint, may write one; not in the sync time)', unit: 's', get: (r, c) => (c.killed ? '' : num(r.client.closeMs / 1000)) },
+    { title: 'Client `db.close()` after the sync (waits for a running checkpoint, may write one; not in the sync time): time / sampled peak RSS', unit: 's / MB', get: (r, c) => (c.killed ? '' : `${num(r.client.closeMs / 1000)} / ${r.client.closePeakMB == null ? '–' : num(r.client.closePeakMB)}`) },
     { title: 'Client CPU time (user + system)', unit: 's', get: (r, c) => (c.killed ? '' : num((r.client.cpuUserMs + r.client.cpuSystemMs) / 1000)) },
     { title: 'Server peak RSS during the run: VmHWM / sampled max of VmRSS (RSS at start)', unit: 'MB ↓', get: (r) => `${num(r.server.peakMB)} / ${num(r.server.sampledMaxMB)} (${num(r.server.rssStartMB)})` },
     { title: 'Server CPU time', unit: 's', get: (r) => num(r.server.cpuMs / 1000), sum: (runs) => num(sumOf((r) => r.server.cpuMs)(runs) / 1000) },
@@ -232,8 +232,10 @@ function details(data) {
   };
   if (R.initial?.client) {
     const c = R.initial.client;
-    out.push(`- Client memory, initial sync: after a full gc at the end the JS heap holds ${num(c.heapAfterGcMB)} MB of live objects (the ${int(c.count)} documents), but V8 keeps ${num(c.heapTotalAfterGcMB)} MB of heap committed and RSS stays at ${num(c.rssAfterGcMB)} MB: most of the peak is garbage left by the pages and free heap space, not the data kept.`);
-    out.push(`- Client RSS after each pulled page, initial sync: ${tl(R.initial)}; sampled max ${num(R.initial.client.maxRssSampledMB)} MB. VmHWM is only raised by the kernel when memory is unmapped, so a peak that V8 gives back with madvise can be missed by it; the sampled maximum can then be the higher figure, and the budget uses the higher of the two.`);
+    out.push(`- Client memory, initial sync: after a full gc at the end the JS heap holds ${num(c.heapAfterGcMB)} MB of live objects (${num(c.heapTotalAfterGcMB)} MB committed), Buffers ${num(c.externalAfterGcMB)} MB (the text of the ${int(c.count)} documents not read yet is kept in Buffers, outside the heap), RSS ${num(c.rssAfterGcMB)} MB.`);
+    const p = c.maxRssSampledAt;
+    const peak = p ? ` at ${(p.atMs / 1000).toFixed(2)} s of ${(c.syncMs / 1000).toFixed(2)} s (then: heap ${p.heapMB} MB used of ${p.heapTotalMB}, Buffers ${p.externalMB} MB)` : '';
+    out.push(`- Client RSS after each pulled page, initial sync: ${tl(R.initial)}; sampled max ${num(c.maxRssSampledMB)} MB${peak}. VmHWM is only raised by the kernel when memory is unmapped, so a peak that V8 gives back with madvise can be missed by it; the sampled maximum can then be the higher figure, and the budget uses the higher of the two.`);
   }
   if (R.initial?.clientDiskMB != null || R.seed?.serverDiskMB != null) {
     out.push(`- On disk: client database after the initial sync ${R.initial?.clientDiskMB ?? '?'} MB (newest checkpoint ${R.initial?.clientCheckpointMB ?? 'none'} MB; log segments are preallocated); server data with the ${int(data.sizes.initialDocs)} docs after a clean stop ${R.seed?.serverDiskMB ?? '?'} MB (its checkpoint, i.e. the stored rows with their per-field merge metadata: ${R.seed?.serverCheckpointMB ?? '?'} MB, ${R.seed?.serverCheckpointMB ? int((R.seed.serverCheckpointMB * 1048576) / data.sizes.initialDocs) : '?'} B per document). Server RSS with the ${int(data.sizes.initialDocs)} docs: ${R.seed?.serverRssMB != null ? num(R.seed.serverRssMB) : '?'} MB after seeding, ${R.seed?.serverRestart ? num(R.seed.serverRestart.rssMB) : '?'} MB right after a restart.`);
