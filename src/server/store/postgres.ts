@@ -18,7 +18,11 @@
  * A push is one transaction that locks the dataset's row (SELECT … FOR UPDATE), dedupes by the
  * replica's lastSeq inside it, assigns dense versions in commit order and commits before the
  * response. A pull is an index range read (v > since ORDER BY v LIMIT n) up to the head read
- * just before it. Long-polls are woken within this process.
+ * just before it. Nothing that matters is held by the instance, so any number of instances can
+ * serve one database: a commit that moves a dataset's head or epoch notifies every instance
+ * (LISTEN/NOTIFY, ./postgres-listener.ts), which wakes its long-polls; the tombstone purge runs
+ * on one instance at a time (an advisory lock); the server's HLC follows the dataset's highest
+ * stamp inside each push.
  */
 import { Pool, type PoolClient, types as pgTypes } from 'pg';
 import { HybridLogicalClock } from '../../sync/hlc';
@@ -29,6 +33,7 @@ import { DocRow, rowKey, SERVER_ORIGIN } from '../merge';
 import {
   changesPageBody, EpochState, mergePush, newEpoch, newSecret, pullCheckpointCheck, pushCheckpointCheck, replicaNotOwned, restoredAtPull, restoredAtPush,
 } from './common';
+import { CHANGE_CHANNEL, ChangeListener } from './postgres-listener';
 import type { StoreOptions } from './storage';
 import type { ChangesPage, DatasetCollections, DatasetHandle, SyncStorage } from './storage';
 
@@ -102,12 +107,26 @@ const MIGRATIONS: readonly string[][] = [
   ],
   // 3: rows whose state is exactly what their origin wrote (own changes, sent to it without body)
   ['ALTER TABLE wj_docs ADD COLUMN sole boolean NOT NULL DEFAULT false'],
+  // 4: a commit that moves a dataset's head or epoch notifies every listening instance
+  [
+    `CREATE FUNCTION wj_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       PERFORM pg_notify('${CHANGE_CHANNEL}', NEW.name);
+       RETURN NULL;
+     END
+     $$`,
+    `CREATE TRIGGER wj_datasets_changed AFTER UPDATE OF head, epoch ON wj_datasets FOR EACH ROW
+     WHEN (OLD.head IS DISTINCT FROM NEW.head OR OLD.epoch IS DISTINCT FROM NEW.epoch)
+     EXECUTE FUNCTION wj_notify_change()`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The advisory lock that serializes schema migrations of every server on one database. */
 const MIGRATION_LOCK = 7_261_530_815;
+/** The advisory lock held by the one instance purging tombstones. */
+const PURGE_LOCK = 7_261_530_816;
 
 /** bigint columns as numbers (versions and times stay far below 2^53). */
 const parseTypes = {
@@ -225,6 +244,7 @@ interface MetaRow {
   horizon: number;
   epoch_start: number | null;
   secret: string;
+  max_hlc: string | null;
 }
 
 type Queryable = Pick<PoolClient, 'query'>;
@@ -235,9 +255,11 @@ export class PostgresStore implements SyncStorage<PgDataset> {
   private readonly waiters = new Map<string, Set<() => void>>();
   private clock: HybridLogicalClock;
   private closed = false;
+  private readonly listener: ChangeListener;
 
   private constructor(private readonly pool: Pool, private readonly opts: PostgresStoreOptions) {
     this.clock = new HybridLogicalClock(SERVER_ORIGIN, { now: opts.now });
+    this.listener = new ChangeListener(opts.url, (name) => this.notify(name), () => this.wakeAll());
   }
 
   /**
@@ -264,7 +286,9 @@ export class PostgresStore implements SyncStorage<PgDataset> {
       const last = r.rows[0]?.hlc ?? null;
       // Never issue a stamp below one already stored.
       if (last !== null) store.clock = new HybridLogicalClock(SERVER_ORIGIN, { now: opts.now, last });
+      await store.listener.start();
     } catch (err) {
+      await store.listener.close();
       await pool.end().catch(() => undefined);
       throw startError(err, opts.url);
     }
@@ -308,9 +332,11 @@ export class PostgresStore implements SyncStorage<PgDataset> {
   }
 
   private async meta(q: Queryable, name: string, forUpdate: boolean): Promise<EpochState> {
-    const r = await q.query<MetaRow>(`SELECT epoch, head, horizon, epoch_start, secret FROM wj_datasets WHERE name = $1${forUpdate ? ' FOR UPDATE' : ''}`, [name]);
+    const r = await q.query<MetaRow>(`SELECT epoch, head, horizon, epoch_start, secret, max_hlc FROM wj_datasets WHERE name = $1${forUpdate ? ' FOR UPDATE' : ''}`, [name]);
     const m = r.rows[0];
     if (!m) throw new SyncServerError(404, 'dataset_not_found', 'No such dataset.');
+    // Holding the dataset's row, this instance's stamps go on from the highest any instance stored.
+    if (forUpdate && m.max_hlc) this.clock.receive(m.max_hlc);
     const state = { name, epoch: m.epoch, head: m.head, horizon: m.horizon, epochStart: m.epoch_start, secret: Buffer.from(m.secret, 'hex') };
     const handle = this.handles.get(name);
     if (handle) handle.epoch = state.epoch;
@@ -407,10 +433,10 @@ export class PostgresStore implements SyncStorage<PgDataset> {
       return { response: merged.response(meta.epoch) };
     });
     if ('restored' in outcome) {
-      this.notify(ds.name);
+      this.changed(ds.name);
       throw restoredAtPush(outcome.restored);
     }
-    this.notify(ds.name);
+    this.changed(ds.name);
     return outcome.response;
   }
 
@@ -436,7 +462,7 @@ export class PostgresStore implements SyncStorage<PgDataset> {
         await this.rotate(c, m, rotateAt);
         return m;
       });
-      this.notify(ds.name);
+      this.changed(ds.name);
       throw restoredAtPull(meta);
     }
     const from = q.since ? q.since.v : 0;
@@ -490,8 +516,17 @@ export class PostgresStore implements SyncStorage<PgDataset> {
     });
   }
 
+  /** Wakes this instance's long-polls of a dataset. */
   private notify(name: string): void {
     for (const w of [...(this.waiters.get(name) ?? [])]) w();
+  }
+
+  /**
+   * After a commit of this instance moved the dataset: its notification wakes the long-polls of
+   * every instance, this one included; while the listener is reconnecting, this one's are woken here.
+   */
+  private changed(name: string): void {
+    if (!this.listener.listening) this.notify(name);
   }
 
   async collections(ds: PgDataset): Promise<DatasetCollections> {
@@ -507,8 +542,34 @@ export class PostgresStore implements SyncStorage<PgDataset> {
   // ---------------------------------------------------------------------------------------
   // Tombstone purge
 
+  /** Purges expired tombstones, unless another instance is doing so (then 0). */
   async purge(): Promise<number> {
     if (this.closed) return 0;
+    let c: PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (err) {
+      throw unavailable(err);
+    }
+    let broken = false;
+    try {
+      const locked = (await c.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [PURGE_LOCK])).rows[0].locked;
+      if (!locked) return 0;
+      try {
+        return await this.purgeNow();
+      } finally {
+        await c.query('SELECT pg_advisory_unlock($1)', [PURGE_LOCK]).catch(() => {
+          broken = true; // a session lock goes with its connection
+        });
+      }
+    } catch (err) {
+      throw unavailable(err);
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  private async purgeNow(): Promise<number> {
     const cutoff = Math.floor(this.opts.now() - this.opts.limits.tombstoneRetentionDays * 86_400_000);
     let total = 0;
     for (const { name } of await this.query<{ name: string }>('SELECT name FROM wj_datasets ORDER BY name', [])) {
@@ -542,6 +603,7 @@ export class PostgresStore implements SyncStorage<PgDataset> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.listener.close();
     this.wakeAll();
     await this.pool.end();
   }
