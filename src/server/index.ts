@@ -170,7 +170,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     if (segs.length === 2 && segs[1] === 'health') {
       methods(req, ['GET', 'HEAD']);
-      if (store.failed) throw new SyncServerError(503, 'unavailable', 'The storage failed; the server needs a restart.');
+      await store.health();
       return sendJson(req, res, 200, { status: 'ok', serverTime: o.now() });
     }
     if (segs.length === 2 && segs[1] === 'info') {

@@ -63,8 +63,18 @@ export class PostgresCluster {
     const port = await freePort();
     const c = new PostgresCluster(dir, bin, port, asPostgres);
     c.run('initdb', ['-D', path.join(dir, 'data'), '--auth-local=trust', '--auth-host=scram-sha-256', '-U', 'wj', `--pwfile=${path.join(dir, 'pwfile')}`, '--no-sync']);
-    c.run('pg_ctl', ['-D', path.join(dir, 'data'), '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300`, 'start']);
+    c.startServer();
     return c;
+  }
+
+  /** Starts the server (again, after stopServer: same data, same port). */
+  startServer(): void {
+    this.run('pg_ctl', ['-D', path.join(this.dir, 'data'), '-l', path.join(this.dir, 'log'), '-w', '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300`, 'start']);
+  }
+
+  /** Stops the server and keeps its data (`immediate`: as a crash would; it recovers from its WAL on start). */
+  stopServer(mode: 'fast' | 'immediate'): void {
+    this.run('pg_ctl', ['-D', path.join(this.dir, 'data'), '-m', mode, '-w', 'stop']);
   }
 
   private run(tool: string, args: string[]): void {
@@ -89,7 +99,7 @@ export class PostgresCluster {
   /** Stops the server (`immediate`: as kill -9 would) and removes its folder. */
   stop(mode: 'fast' | 'immediate' = 'fast'): void {
     try {
-      this.run('pg_ctl', ['-D', path.join(this.dir, 'data'), '-m', mode, '-w', 'stop']);
+      this.stopServer(mode);
     } finally {
       fs.rmSync(this.dir, { recursive: true, force: true });
     }

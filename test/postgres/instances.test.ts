@@ -11,6 +11,7 @@ import { WiseJSON } from '../../src/engine';
 import { startServer } from '../../src/server';
 import { converge, DS, COLL, Replica, rmDir, ServerProcess, sleep, tmpDir, waitFor, WriteLog } from '../sync/harness';
 import { KEY } from '../server/helpers';
+import { PostgresCluster } from './cluster';
 import { RoundRobinProxy } from './round-robin-proxy';
 
 async function sql<R extends object>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
@@ -180,5 +181,91 @@ describe('server on PostgreSQL: several instances on one database', function () 
     const docs = await r.docs();
     assert.equal(docs.size, 3000);
     assert.ok([...docs.values()].every((d) => Number(d._v) > 0), 'every document carries its server version');
+  });
+});
+
+describe('server on PostgreSQL: instances through a PostgreSQL crash and restart', function () {
+  this.timeout(180_000);
+  // A cluster of this test's own: it is stopped and started in the middle of the run.
+  let cluster: PostgresCluster;
+  let dir: string;
+  const servers: ServerProcess[] = [];
+  let proxy: RoundRobinProxy | null = null;
+  const open: { close(): Promise<void> }[] = [];
+
+  before(async () => {
+    cluster = await PostgresCluster.start();
+    dir = await tmpDir('wj-pg-restart-');
+  });
+
+  after(async () => {
+    for (const o of open.splice(0)) await o.close().catch(() => undefined);
+    await proxy?.close();
+    for (const s of servers.splice(0)) await s.stop();
+    cluster.stop();
+    await rmDir(dir);
+  });
+
+  const health = (url: string): Promise<number> => fetch(`${url}/v1/health`).then((r) => r.status, () => 0);
+
+  it('stopped with pg_ctl -m immediate and started again mid-run: 503 with Retry-After and health 503 meanwhile, every instance recovers, nothing acknowledged is lost', async () => {
+    const databaseUrl = await cluster.createDatabase();
+    for (let i = 0; i < 2; i++) {
+      const s = new ServerProcess(path.join(dir, 'server'));
+      s.databaseUrl = databaseUrl;
+      await s.start();
+      servers.push(s);
+    }
+    proxy = await RoundRobinProxy.start(servers.map((s) => s.url));
+    const log = new WriteLog();
+    const a = await Replica.open(path.join(dir, 'a'), proxy.url, log, { name: 'a' });
+    const b = await Replica.open(path.join(dir, 'b'), servers[1].url, log, { name: 'b' });
+    open.push(a, b);
+    for (let i = 0; i < 50; i++) await a.insert({ _id: `a${i}`, i });
+    for (let i = 0; i < 50; i++) await b.insert({ _id: `b${i}`, i });
+    await a.sync();
+    await b.sync();
+
+    // A writer that keeps inserting and syncing through the proxy while PostgreSQL goes down and
+    // comes back: pushes are in flight when it stops.
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      while (writing) {
+        await a.insert({ _id: `w${written++}` });
+        await a.sync().catch(() => undefined);
+        await sleep(5);
+      }
+    })();
+    await sleep(100);
+    cluster.stopServer('immediate');
+    for (const s of servers) await waitFor(`health 503 at ${s.url}`, async () => (await health(s.url)) === 503, 10_000, 50);
+    const push = await fetch(`${servers[0].url}/v1/datasets/${DS}/push`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'sync-protocol': '1', 'content-type': 'application/json' },
+      body: JSON.stringify({ replicaId: 'r-outage', checkpointEpoch: null, ops: [] }),
+    });
+    assert.equal(push.status, 503);
+    assert.match(push.headers.get('content-type') ?? '', /application\/problem\+json/);
+    assert.ok(Number(push.headers.get('retry-after')) > 0, 'Retry-After');
+    assert.equal(((await push.json()) as { code: string }).code, 'unavailable');
+    // Writes go on offline; their sync fails with a retryable 503.
+    for (let i = 50; i < 80; i++) await a.insert({ _id: `a${i}`, i });
+    for (let i = 0; i < 10; i++) await b.update(`b${i}`, { during: 'outage' });
+    await a.sync().catch(() => undefined);
+    const outage = a.eventsNamed('sync:error').map((e) => e.payload);
+    assert.ok(outage.some((e) => e.status === 503 && e.retryable === true), `a retryable 503 reached the client: ${JSON.stringify(outage)}`);
+
+    cluster.startServer();
+    for (const s of servers) await waitFor(`health 200 at ${s.url}`, async () => (await health(s.url)) === 200, 30_000, 100);
+    await waitFor('both instances listening again', async () => (await sql(databaseUrl, "SELECT pid FROM pg_stat_activity WHERE application_name = 'wisejson-sync-listen' AND datname = current_database()")).length === 2, 15_000, 50);
+    await sleep(200);
+    writing = false;
+    await writer;
+    await converge(() => proxy!.url, [a, b], log, { deadlineMs: 60_000 });
+    const v = await versions(databaseUrl);
+    assert.equal(v.rows, 130 + written, 'every document once');
+    assert.equal(v.head, 140 + written, `${130 + written} inserts and 10 updates, each applied once`);
+    console.log(`      ${written} documents written by a client syncing through the outage`);
   });
 });

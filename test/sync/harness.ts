@@ -414,12 +414,15 @@ export class ServerProcess {
   /** `script`: the server's CLI bundle (another version's, for compatibility tests). */
   constructor(readonly dataDir: string, readonly args: string[] = [], readonly script = SERVER_JS) {}
 
-  /** In a PostgreSQL run (WISEJSON_TEST_STORE=postgres): the database standing for `dataDir`. */
+  /**
+   * In a PostgreSQL run (WISEJSON_TEST_STORE=postgres): the database standing for `dataDir`,
+   * unless the test set one of its own.
+   */
   databaseUrl: string | null = null;
 
   async start(): Promise<string> {
     // Another version's server (compatibility tests) keeps its data folder.
-    if (this.script === SERVER_JS) this.databaseUrl = await testDatabaseUrl(this.dataDir);
+    if (this.script === SERVER_JS) this.databaseUrl ??= await testDatabaseUrl(this.dataDir);
     const store = this.databaseUrl ? ['--database-url', this.databaseUrl] : ['--data', this.dataDir];
     const proc = spawn(process.execPath, [this.script, '--host', '127.0.0.1', '--port', '0', ...store, '--api-key', KEY, '--no-access-log', '--purge-interval-sec', '0', ...this.args], {
       stdio: ['ignore', 'pipe', 'pipe'],

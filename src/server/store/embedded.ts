@@ -471,6 +471,10 @@ export class EmbeddedStore implements SyncStorage<Dataset> {
   // ---------------------------------------------------------------------------------------
 
   /** Wakes every long-poll (shutdown). */
+  async health(): Promise<void> {
+    if (this.failed) throw new SyncServerError(503, 'unavailable', 'The storage failed; the server needs a restart.');
+  }
+
   wakeAll(): void {
     for (const ds of this.datasets.values()) ds.notify();
   }

@@ -125,6 +125,9 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The advisory lock that serializes schema migrations of every server on one database. */
 const MIGRATION_LOCK = 7_261_530_815;
+/** How long `/v1/health` waits for PostgreSQL's answer. */
+const HEALTH_TIMEOUT_MS = 2_000;
+
 /** The advisory lock held by the one instance purging tombstones. */
 const PURGE_LOCK = 7_261_530_816;
 
@@ -595,6 +598,20 @@ export class PostgresStore implements SyncStorage<PgDataset> {
   }
 
   // ---------------------------------------------------------------------------------------
+
+  /** A round trip to PostgreSQL, bounded by HEALTH_TIMEOUT_MS: 503 with Retry-After when it fails. */
+  async health(): Promise<void> {
+    this.assertOpen();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SyncServerError(503, 'unavailable', 'The database did not answer in time; retry later.', { headers: { 'Retry-After': '5' } })), HEALTH_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.query('SELECT 1', []), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   wakeAll(): void {
     for (const name of [...this.waiters.keys()]) this.notify(name);

@@ -45,6 +45,11 @@ export interface DatasetCollections {
 export interface SyncStorage<D extends DatasetHandle = DatasetHandle> {
   /** Set when the storage failed so that every write would fail until a restart. */
   readonly failed: Error | null;
+  /**
+   * Resolves when the storage can serve requests now (`/v1/health`); throws a 503
+   * SyncServerError (with Retry-After when it should come back by itself) when it cannot.
+   */
+  health(): Promise<void>;
   /** The dataset, created (durably, with a new random epoch) on first use. */
   dataset(name: string): Promise<D>;
   /** The dataset if it exists (never creates it). */
