@@ -123,6 +123,10 @@ Usage:
   node dist/server.js keys list   --data <dir>
   node dist/server.js keys revoke --data <dir> --id <keyId>
   (the keys commands take --database-url <url> instead of --data for a server on PostgreSQL)
+  node dist/server.js migrate --data <dir> --database-url <url>
+                                  copy a stopped server's data folder (datasets, documents,
+                                  replicas, key bindings, stored keys) into an empty PostgreSQL
+                                  database: its clients go on there without a re-sync
   node dist/server.js --help
 
 Serve options:
@@ -162,7 +166,8 @@ export type Command =
   | { kind: 'serve'; options: ServerOptions }
   | { kind: 'keys-create'; store: KeyStoreLocation; datasets: string[] }
   | { kind: 'keys-list'; store: KeyStoreLocation }
-  | { kind: 'keys-revoke'; store: KeyStoreLocation; id: string };
+  | { kind: 'keys-revoke'; store: KeyStoreLocation; id: string }
+  | { kind: 'migrate'; dataDir: string; databaseUrl: string };
 
 /** Where `keys create/list/revoke` keep the key hashes: a data folder's keys.json, or the database. */
 export type KeyStoreLocation = { dataDir: string } | { databaseUrl: string };
@@ -228,6 +233,21 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       return { kind: 'keys-revoke', store, id };
     }
     throw new ConfigError('Usage: keys create|list|revoke (see --help).');
+  }
+
+  if (args[0] === 'migrate') {
+    i = 1;
+    let dataDir: string | undefined;
+    let databaseUrl: string | undefined = env.WISEJSON_SYNC_DATABASE_URL || undefined;
+    while (i < args.length) {
+      const a = args[i];
+      if (a === '--data') dataDir = value(a);
+      else if (a === '--database-url') databaseUrl = value(a);
+      else throw new ConfigError(a.startsWith('--') ? `Unknown option for "migrate": ${a.slice(0, 60)}` : `Unexpected argument at position ${i + 1} (see --help).`);
+    }
+    if (dataDir === undefined) throw new ConfigError('migrate needs --data <dir>: the data folder of the stopped server to copy.');
+    if (databaseUrl === undefined) throw new ConfigError('migrate needs --database-url <url> (or WISEJSON_SYNC_DATABASE_URL): the empty PostgreSQL database to copy into.');
+    return { kind: 'migrate', dataDir, databaseUrl };
   }
 
   if (args[0] === 'serve') i = 1;

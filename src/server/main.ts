@@ -4,12 +4,14 @@
  *   node dist/server.js --host 127.0.0.1 --port 3000 --data ./sync-data --api-key <key>
  *   node dist/server.js keys create --data ./sync-data --dataset notes
  *   node dist/server.js --database-url postgres://… (or WISEJSON_SYNC_DATABASE_URL)
+ *   node dist/server.js migrate --data ./sync-data --database-url postgres://…
  *   node dist/server.js --help
  */
 import { createStoredKey, readStoredKeys, revokeStoredKey, type StoredKey, storedKeysPath } from './auth';
 import { ConfigError, type KeyStoreLocation, parseArgs, USAGE } from './config';
 import { startServer } from './index';
 import { describeDatabaseUrl, PostgresKeys } from './store/postgres';
+import { migrateToPostgres } from './store/migrate-to-postgres';
 
 interface StoredKeys {
   list(): Promise<StoredKey[]>;
@@ -71,6 +73,15 @@ async function main(): Promise<number> {
       const ok = await withKeys(cmd.store, (k) => k.revoke(cmd.id));
       process.stderr.write(ok ? `Revoked ${cmd.id}.\n` : `No stored key with id ${cmd.id}.\n`);
       return ok ? 0 : 1;
+    }
+    case 'migrate': {
+      const r = await migrateToPostgres(cmd.dataDir, cmd.databaseUrl, (line) => process.stderr.write(`${line}\n`));
+      process.stderr.write(
+        `Copied ${cmd.dataDir} into ${describeDatabaseUrl(cmd.databaseUrl)} in ${(r.ms / 1000).toFixed(1)} s: ${r.datasets} dataset(s), ${r.rows} document row(s) ` +
+          `(${r.tombstones} tombstone(s)), ${r.replicas} replica(s), ${r.bindings} key binding(s), ${r.keys} stored key(s).\n` +
+          'Start the server with --database-url instead of --data; its clients go on without a re-sync. The data folder was not changed.\n',
+      );
+      return 0;
     }
     case 'serve': {
       const server = await startServer(cmd.options);

@@ -28,10 +28,16 @@ import {
 } from './common';
 import type { ChangesPage, DatasetCollections, StoreOptions, SyncStorage } from './storage';
 
-const DATASETS = 'sync.datasets';
-const BINDINGS = 'sync.replicas';
+export const DATASETS = 'sync.datasets';
+export const BINDINGS = 'sync.replicas';
 
-interface DatasetMetaRow {
+/** The engine collections of a dataset's rows and replicas (see the layout above). */
+export function datasetCollections(name: string): { docs: string; replicas: string } {
+  const h = createHash('sha256').update(name).digest('hex').slice(0, 24);
+  return { docs: `ds.${h}.docs`, replicas: `ds.${h}.replicas` };
+}
+
+export interface DatasetMetaRow {
   _id: string;
   epoch: string;
   head: number;
@@ -42,7 +48,7 @@ interface DatasetMetaRow {
   secret?: string;
 }
 
-interface ReplicaRow {
+export interface ReplicaRow {
   _id: string;
   lastSeq: number;
   lastSeenAt: number;
@@ -70,9 +76,9 @@ export class Dataset implements EpochState {
   private readonly waiters = new Set<() => void>();
 
   constructor(readonly name: string, meta: { epoch: string; head: number; horizon: number; epochStart?: number | null; secret: string }) {
-    const h = createHash('sha256').update(name).digest('hex').slice(0, 24);
-    this.docsName = `ds.${h}.docs`;
-    this.replicasName = `ds.${h}.replicas`;
+    const names = datasetCollections(name);
+    this.docsName = names.docs;
+    this.replicasName = names.replicas;
     this.epoch = meta.epoch;
     this.head = meta.head;
     this.horizon = meta.horizon;

@@ -284,7 +284,7 @@ export class PostgresStore implements SyncStorage<PgDataset> {
     pool.on('error', () => undefined);
     const store = new PostgresStore(pool, opts);
     try {
-      await migrate(pool);
+      await prepareSchema(pool);
       const r = await pool.query<{ hlc: string | null }>('SELECT max(max_hlc) AS hlc FROM wj_datasets');
       const last = r.rows[0]?.hlc ?? null;
       // Never issue a stamp below one already stored.
@@ -395,17 +395,7 @@ export class PostgresStore implements SyncStorage<PgDataset> {
 
       // Rows and conflict records, then the per-collection heads and counts.
       const written = [...merged.rows.values(), ...merged.conflicts];
-      await c.query(
-        `INSERT INTO wj_docs (dataset, key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq, sole)
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::boolean[])
-         ON CONFLICT (dataset, key) DO UPDATE SET coll = EXCLUDED.coll, v = EXCLUDED.v, del = EXCLUDED.del, del_at = EXCLUDED.del_at,
-           id = EXCLUDED.id, body = EXCLUDED.body, fs = EXCLUDED.fs, hlc = EXCLUDED.hlc, origin = EXCLUDED.origin, oseq = EXCLUDED.oseq, sole = EXCLUDED.sole`,
-        [
-          ds.name, written.map((r) => r._id), written.map((r) => r.coll), written.map((r) => r.v), written.map((r) => r.del), written.map((r) => r.delAt),
-          written.map((r) => JSON.stringify(r.id)), written.map((r) => (r.body === null ? null : JSON.stringify(r.body))), written.map((r) => (r.fs === null ? null : JSON.stringify(r.fs))),
-          written.map((r) => r.hlc), written.map((r) => r.origin), written.map((r) => r.oseq), written.map((r) => r.sole === true),
-        ],
-      );
+      await writeRows(c, ds.name, written);
       const colls = new Map<string, { head: number; added: number }>();
       for (const r of written) {
         const e = colls.get(r.coll) ?? { head: 0, added: 0 };
@@ -639,7 +629,7 @@ export class PostgresKeys {
     const pool = new Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000, application_name: 'wisejson-sync-keys' });
     pool.on('error', () => undefined);
     try {
-      await migrate(pool);
+      await prepareSchema(pool);
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw startError(err, url);
@@ -668,8 +658,23 @@ export class PostgresKeys {
   }
 }
 
+/** Writes document rows of a dataset (new or replacing), with `id`, `body` and `fs` as JSON text. */
+export async function writeRows(q: Queryable, dataset: string, rows: DocRow[]): Promise<void> {
+  await q.query(
+    `INSERT INTO wj_docs (dataset, key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq, sole)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::boolean[])
+     ON CONFLICT (dataset, key) DO UPDATE SET coll = EXCLUDED.coll, v = EXCLUDED.v, del = EXCLUDED.del, del_at = EXCLUDED.del_at,
+       id = EXCLUDED.id, body = EXCLUDED.body, fs = EXCLUDED.fs, hlc = EXCLUDED.hlc, origin = EXCLUDED.origin, oseq = EXCLUDED.oseq, sole = EXCLUDED.sole`,
+    [
+      dataset, rows.map((r) => r._id), rows.map((r) => r.coll), rows.map((r) => r.v), rows.map((r) => r.del), rows.map((r) => r.delAt ?? null),
+      rows.map((r) => JSON.stringify(r.id)), rows.map((r) => (r.body === null ? null : JSON.stringify(r.body))), rows.map((r) => (r.fs === null ? null : JSON.stringify(r.fs))),
+      rows.map((r) => r.hlc), rows.map((r) => r.origin), rows.map((r) => r.oseq), rows.map((r) => r.sole === true),
+    ],
+  );
+}
+
 /** Creates or upgrades the schema under an advisory lock; refuses a schema newer than this server's. */
-async function migrate(pool: Pool): Promise<void> {
+export async function prepareSchema(pool: Pool): Promise<void> {
   const c = await pool.connect();
   try {
     await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
