@@ -112,7 +112,14 @@ const S = {
     pgServerRssMB: 120,
     pgStartSeconds: 1,
     pgPushRatio: 0.7,
+    // Issue #26: several instances on one PostgreSQL database.
+    instancesTwoVsOne: 1.0,
+    crossInstanceWakeMs: 50,
+    instanceRssWith1MMB: 120,
   },
+  instances: [1, 2, 4],
+  instancesDocs: 10_000 / f,
+  bigDocs: 1_000_000 / f,
 };
 const COLL = 'bench';
 const DATASET = 'bench';
@@ -208,6 +215,104 @@ class Client {
 
   send(m) { this.proc.send(m); }
   kill(signal = 'SIGKILL') { if (!this.exit) this.proc.kill(signal); }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. several server instances on one PostgreSQL database (issue #26)
+
+/** A client run through `url` (no meters but its own): its result. */
+async function plainRun(label, url, params) {
+  const c = new Client(label, { url, waitGo: true, ...params });
+  await c.next((m) => m.event === 'prepared', clientTimeoutMs, '"prepared"');
+  c.send({ cmd: 'go' });
+  const { result } = await c.next((x) => x.ok === true, clientTimeoutMs, 'sync result');
+  await Promise.race([c.exited, sleep(15_000)]);
+  c.kill();
+  if (result.events.errors.length > 0) throw new Error(`${label}: sync:error ${result.events.errors.map((e) => e.code).join(', ')}`);
+  return result;
+}
+
+/**
+ * Push and pull through a round-robin proxy in front of 1, 2 and 4 instances; a write through
+ * one instance seen by a live reader on another; one instance's RSS with 1M documents in the
+ * database (seeded with SQL, not through a client) while it serves pulls and a push.
+ */
+async function instancesScenario(cluster) {
+  const { RoundRobinProxy } = await import(pathToFileURL(join(ROOT, 'out', 'test', 'postgres', 'round-robin-proxy.js')).href).then((m) => m.default ?? m);
+  const out = { runs: [] };
+  const start = async (url, n, label) => {
+    const servers = [];
+    for (let i = 0; i < n; i++) servers.push(await ServerProcess.start({ serverJs: SERVER_JS, databaseUrl: url, apiKey: API_KEY, label: `${label}-${i}`, log }));
+    return servers;
+  };
+  for (const n of S.instances) {
+    const url = await cluster.createDatabase();
+    const servers = await start(url, n, `server-pg-x${n}`);
+    const rr = await RoundRobinProxy.start(servers.map((s) => s.url));
+    try {
+      const push = await plainRun(`pg-x${n}-push`, rr.url, { dir: join(RUN_DIR, `client-pg-x${n}-push`), insert: S.instancesDocs, prefix: 'p' });
+      const pull = await plainRun(`pg-x${n}-pull`, rr.url, { dir: join(RUN_DIR, `client-pg-x${n}-pull`), insert: 0, prefix: 'p' });
+      if (pull.count !== S.instancesDocs) throw new Error(`${n} instances: the pulling client holds ${pull.count} of ${S.instancesDocs} documents`);
+      const run = { instances: n, pushMs: push.syncMs, pullMs: pull.syncMs, requestsPerInstance: rr.forwarded.slice(), instanceRssMB: servers.map((s) => s.rssMB()) };
+      out.runs.push(run);
+      log(`6. PostgreSQL, ${n} instance(s) behind a round-robin proxy: push ${S.instancesDocs} ${(push.syncMs / 1000).toFixed(2)} s, pull ${(pull.syncMs / 1000).toFixed(2)} s (requests per instance ${run.requestsPerInstance.join('/')})`);
+      if (n === 2) {
+        out.wake = await liveLatency({ lib: LIB, url: servers[0].url, readerUrl: servers[1].url, apiKey: API_KEY, dataset: 'live', collection: COLL, runDir: RUN_DIR, writes: S.liveWrites, children, log, label: '6. cross-instance wake', dirSuffix: '-x2' });
+      }
+    } finally {
+      await rr.close();
+      for (const s of servers) await s.stop();
+    }
+  }
+
+  // One instance, 1M documents of ~1 KiB in the database.
+  const url = await cluster.createDatabase();
+  let servers = await start(url, 1, 'server-pg-big');
+  await servers[0].stop(); // the schema, created by the server's first start
+  const t0 = performance.now();
+  const pg = await import('pg').then((m) => m.default ?? m);
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    await db.query(`INSERT INTO wj_datasets (name, epoch, head, horizon, epoch_start, secret) VALUES ($1, 'e_0123456789abcdef', $2, 0, 0, $3)`, [DATASET, S.bigDocs, randomBytes(32).toString('hex')]);
+    // Rows as a push writes them: the body ~1 KiB of JSON, a stamp per field.
+    await db.query(`INSERT INTO wj_docs (dataset, key, coll, v, del, del_at, id, body, fs, hlc, origin, oseq, sole)
+      SELECT $1, md5('b' || g), $2, g, false, NULL, '"b' || g || '"',
+        '{"_id":"b' || g || '","n":' || g || ',"title":"document ' || g || '","text":"' || repeat(md5(g::text), 29) || '"}',
+        '{"n":{"h":"' || lpad(g::text, 16, '0') || ':0000:seed","v":' || g || ',"o":"seed","s":' || g || '}}',
+        lpad(g::text, 16, '0') || ':0000:seed', 'seed', g, false
+      FROM generate_series(1, $3::bigint) AS g`, [DATASET, COLL, S.bigDocs]);
+    await db.query('INSERT INTO wj_collections (dataset, coll, head, rows) VALUES ($1, $2, $3, $3)', [DATASET, COLL, S.bigDocs]);
+    await db.query('ANALYZE');
+  } finally {
+    await db.end();
+  }
+  const seedMs = performance.now() - t0;
+  servers = await start(url, 1, 'server-pg-big');
+  const server = servers[0];
+  try {
+    const rssAtStartMB = server.rssAtStartMB;
+    server.resetPeak();
+    server.startSampling();
+    // Serve 100k changes of the 1M in pages of 500 (a client's first pages), then a push of 10k.
+    const pages = Math.ceil(S.initialDocs / 500);
+    let since = '0';
+    const t1 = performance.now();
+    for (let i = 0; i < pages; i++) {
+      const res = await fetch(`${server.url}/v1/datasets/${DATASET}/changes?since=${encodeURIComponent(since)}&limit=500`, { headers: { authorization: `Bearer ${API_KEY}`, 'sync-protocol': '1', 'accept-encoding': 'gzip' } });
+      if (res.status !== 200) throw new Error(`changes answered ${res.status}`);
+      since = (await res.json()).checkpoint;
+    }
+    const pullMs = performance.now() - t1;
+    // (Into another dataset of the same database: a client pushing into the 1M-document one would
+    // first pull all of it in the same cycle.)
+    const push = await plainRun('pg-big-push', server.url, { dir: join(RUN_DIR, 'client-pg-big-push'), insert: S.pushDocs, prefix: 'q', dataset: `${DATASET}-push` });
+    out.big = { docs: S.bigDocs, seedMs, rssAtStartMB, pulled: pages * 500, pullMs, pushMs: push.syncMs, peakMB: server.peakMB(), sampledMaxMB: server.stopSampling(), rssEndMB: server.rssMB() };
+    log(`6. PostgreSQL with ${S.bigDocs} documents (seeded with SQL in ${(seedMs / 1000).toFixed(1)} s): instance RSS ${rssAtStartMB.toFixed(0)} MB at start, peak ${out.big.peakMB.toFixed(0)} MB while serving ${pages * 500} changes (${(pullMs / 1000).toFixed(2)} s) and a push of ${S.pushDocs} into another dataset (${(push.syncMs / 1000).toFixed(2)} s)`);
+  } finally {
+    await server.stop();
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -505,6 +610,7 @@ try {
         pg.initial.checks = checks(pg.initial, { n: S.initialDocs });
         pg.initial.serverRssAfterMB = server.rssMB();
         await server.stop();
+        pg.instances = await instancesScenario(cluster);
         for (const r of [pg.push, pg.seed, pg.initial]) delete r.entries;
         if (!pg.push.error && !pg.initial.error) log(`5. PostgreSQL: push ${(pg.push.client.syncMs / 1000).toFixed(2)} s (embedded ${(results.push.client.syncMs / 1000).toFixed(2)} s); initial sync ${(pg.initial.client.syncMs / 1000).toFixed(2)} s (embedded ${(results.initial.client.syncMs / 1000).toFixed(2)} s), server peak ${pg.initial.server.peakMB.toFixed(0)} MB`);
       } catch (err) {

@@ -47,10 +47,10 @@ class LiveClient {
  * server at `url` directly (no proxy). `writes` documents are inserted one at a time by the
  * writer; each latency is from just before the writer's insert to the reader having it.
  */
-export async function liveLatency({ lib, url, apiKey, dataset, collection, runDir, writes, children, log }) {
+export async function liveLatency({ lib, url, readerUrl = url, apiKey, dataset, collection, runDir, writes, children, log, label = '4a. live', dirSuffix = '' }) {
   const base = { dist: lib, url, apiKey, dataset, collection };
-  const writer = new LiveClient('live-writer', { ...base, dir: join(runDir, 'live-writer'), role: 'writer' }, children);
-  const reader = new LiveClient('live-reader', { ...base, dir: join(runDir, 'live-reader'), role: 'reader' }, children);
+  const writer = new LiveClient('live-writer', { ...base, dir: join(runDir, `live-writer${dirSuffix}`), role: 'writer' }, children);
+  const reader = new LiveClient('live-reader', { ...base, url: readerUrl, dir: join(runDir, `live-reader${dirSuffix}`), role: 'reader' }, children);
   try {
     await Promise.all([writer.next((m) => m.event === 'ready', 60_000, 'ready'), reader.next((m) => m.event === 'ready', 60_000, 'ready')]);
     const samples = [];
@@ -69,7 +69,7 @@ export async function liveLatency({ lib, url, apiKey, dataset, collection, runDi
       writes, medianMs: r1(median(samples)), p90Ms: r1(pct(samples, 0.9)), minMs: r1(Math.min(...samples)), maxMs: r1(Math.max(...samples)),
       samplesMs: samples.map(r1), writerCycles: ws.cycles, readerCycles: rs.cycles,
     };
-    log(`4a. live: a write in one process seen by another replica's process: median ${out.medianMs} ms, p90 ${out.p90Ms} ms (${writes} writes; cycles: writer ${ws.cycles}, reader ${rs.cycles})`);
+    log(`${label}: a write in one process seen by another replica's process: median ${out.medianMs} ms, p90 ${out.p90Ms} ms (${writes} writes; cycles: writer ${ws.cycles}, reader ${rs.cycles})`);
     return out;
   } finally {
     for (const c of [writer, reader]) {

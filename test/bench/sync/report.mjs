@@ -153,6 +153,18 @@ export function buildMarkdown(data) {
     budgets.push({ what: `5. PostgreSQL: server peak RSS during the initial sync of ${k(S.initialDocs)} docs`, limit: `< ${B.pgServerRssMB} MB`, measured: init ? `${num(init.server.peakMB)} MB (embedded: ${R.initial?.server ? num(R.initial.server.peakMB) : '?'} MB)` : failed ?? 'not measured', pass: !!init && init.server.peakMB < B.pgServerRssMB, binding: !data.quick });
     budgets.push({ what: `5. PostgreSQL: server start with ${k(S.initialDocs)} docs`, limit: `< ${B.pgStartSeconds} s`, measured: P.restart ? `${num(P.restart.ms / 1000)} s, RSS ${num(P.restart.rssMB)} MB (embedded: ${R.seed?.serverRestart ? `${num(R.seed.serverRestart.ms / 1000)} s, ${num(R.seed.serverRestart.rssMB)} MB` : '?'})` : failed ?? 'not measured', pass: !!P.restart && P.restart.ms / 1000 < B.pgStartSeconds, binding: !data.quick });
     if (init) budgets.push({ what: `5. PostgreSQL: initial sync of ${k(S.initialDocs)} docs (for information; 2. is the embedded store's)`, limit: `< ${B.initialSyncSeconds} s`, measured: `${num(init.client.syncMs / 1000)} s (embedded ${R.initial?.client ? num(R.initial.client.syncMs / 1000) : '?'} s)`, pass: init.client.syncMs / 1000 < B.initialSyncSeconds, binding: false });
+    const X = P.instances;
+    if (X?.runs?.length) {
+      const run = (n) => X.runs.find((r) => r.instances === n);
+      const [one, two] = [run(1), run(2)];
+      const total = (r) => r.pushMs + r.pullMs;
+      const ratio = one && two ? total(two) / total(one) : NaN;
+      budgets.push({ what: `6. PostgreSQL: 2 instances behind a round-robin proxy vs 1, push + pull of ${k(S.instancesDocs)} (time ratio; ${X.runs.map((r) => `${r.instances}: ${num(r.pushMs / 1000)} + ${num(r.pullMs / 1000)} s`).join(', ')})`, limit: `≤ ${B.instancesTwoVsOne}×`, measured: one && two ? `${ratio.toFixed(2)}×` : 'not measured', pass: ratio <= B.instancesTwoVsOne, binding: !data.quick });
+      const W = X.wake;
+      budgets.push({ what: `6. PostgreSQL: a write through one instance seen by a live reader on another (median of ${W?.writes ?? S.liveWrites} writes)`, limit: `< ${B.crossInstanceWakeMs} ms`, measured: W ? `${num(W.medianMs)} ms (p90 ${num(W.p90Ms)}, min ${num(W.minMs)}, max ${num(W.maxMs)})` : 'not measured', pass: !!W && W.medianMs < B.crossInstanceWakeMs, binding: !data.quick });
+      const G = X.big;
+      budgets.push({ what: `6. PostgreSQL: instance peak RSS with ${k(S.bigDocs)} docs in the database, serving ${k(G?.pulled ?? 0)} changes and a push of ${k(S.pushDocs)} (into another dataset)`, limit: `< ${B.instanceRssWith1MMB} MB`, measured: G ? `${num(G.peakMB)} MB (at start ${num(G.rssAtStartMB)} MB; seeded with SQL in ${num(G.seedMs / 1000)} s)` : 'not measured', pass: !!G && G.peakMB < B.instanceRssWith1MMB, binding: !data.quick });
+    }
   }
   const budgetTable = ['| Budget | Limit | Measured | Result |', '| --- | --- | --- | --- |',
     ...budgets.map((b) => `| ${b.what} | ${b.limit} | ${b.measured} | ${b.binding ? ok(b.pass) : (b.pass ? 'pass' : 'fail')} |`)].join('\n');
@@ -217,6 +229,7 @@ function header(data) {
 - 3. resume: the same initial sync in another fresh folder, SIGKILLed after ${R.resume ? `${R.resume.killAt} of the ${R.resume.dataPagesUninterrupted}` : `${Math.round(S.killFraction * 100)} % of the`} data pages run 2. needed (counted in the server's access log), then run again on the same folder${R.resume?.reopenMs != null ? ` (reopening the killed database took ${num(R.resume.reopenMs)} ms and found ${int(R.resume.docsAfterKill)} documents)` : ''}.
 - 4. live: a writer and a reader process, each with its own database and live sync (the default; no proxy), ${int(S.liveWrites ?? 0)} writes one at a time, each timed from just before the writer's insert to the reader having the document (the wall clock of both processes). Then ${int(S.liveRequests ?? 0)} live requests (\`GET /changes?wait=25\` at the dataset's head) held open at once on a fresh server, its RSS sampled and \`/v1/health\` timed meanwhile.
 - 5. PostgreSQL: the server with \`--database-url\` on a PostgreSQL ${R.postgres?.skipped ? `(skipped: ${R.postgres.skipped})` : 'the bench starts itself (initdb in a temp folder, fsync on)'}: 1.'s push, then 2.'s seeding, restart and initial sync, same client and proxy.
+- 6. PostgreSQL, several instances: ${int(S.instancesDocs ?? 0)} documents pushed by one client and pulled by another through the tests' round-robin HTTP proxy (each request to the next instance) in front of ${(S.instances ?? []).join(', ')} instance(s) on one database (no byte-counting proxy); a live writer on one instance and a live reader on another; then one instance on a database seeded with ${int(S.bigDocs ?? 0)} documents of ~1 KiB by SQL, serving pages of 500 changes (as a client asks) and a client's push into another dataset of the database.
 - Total run time: ${data.elapsedSeconds} s. Raw numbers: \`test/bench/sync-results.json\`.
 `;
 }
