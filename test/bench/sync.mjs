@@ -304,11 +304,12 @@ async function instancesScenario(cluster) {
       since = (await res.json()).checkpoint;
     }
     const pullMs = performance.now() - t1;
+    const pullPeakMB = server.peakMB();
     // (Into another dataset of the same database: a client pushing into the 1M-document one would
     // first pull all of it in the same cycle.)
     const push = await plainRun('pg-big-push', server.url, { dir: join(RUN_DIR, 'client-pg-big-push'), insert: S.pushDocs, prefix: 'q', dataset: `${DATASET}-push` });
-    out.big = { docs: S.bigDocs, seedMs, rssAtStartMB, pulled: pages * 500, pullMs, pushMs: push.syncMs, peakMB: server.peakMB(), sampledMaxMB: server.stopSampling(), rssEndMB: server.rssMB() };
-    log(`6. PostgreSQL with ${S.bigDocs} documents (seeded with SQL in ${(seedMs / 1000).toFixed(1)} s): instance RSS ${rssAtStartMB.toFixed(0)} MB at start, peak ${out.big.peakMB.toFixed(0)} MB while serving ${pages * 500} changes (${(pullMs / 1000).toFixed(2)} s) and a push of ${S.pushDocs} into another dataset (${(push.syncMs / 1000).toFixed(2)} s)`);
+    out.big = { docs: S.bigDocs, seedMs, rssAtStartMB, pulled: pages * 500, pullMs, pullPeakMB, pushMs: push.syncMs, peakMB: server.peakMB(), sampledMaxMB: server.stopSampling(), rssEndMB: server.rssMB() };
+    log(`6. PostgreSQL with ${S.bigDocs} documents (seeded with SQL in ${(seedMs / 1000).toFixed(1)} s): instance RSS ${rssAtStartMB.toFixed(0)} MB at start, peak ${pullPeakMB.toFixed(0)} MB while serving ${pages * 500} changes (${(pullMs / 1000).toFixed(2)} s), ${out.big.peakMB.toFixed(0)} MB after a push of ${S.pushDocs} into another dataset (${(push.syncMs / 1000).toFixed(2)} s)`);
   } finally {
     await server.stop();
   }

@@ -5,6 +5,7 @@
  * in the middle of a push loses and doubles nothing. Runs in the PostgreSQL run only.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { WiseJSON } from '../../src/engine';
@@ -13,6 +14,8 @@ import { converge, DS, COLL, Replica, rmDir, ServerProcess, sleep, tmpDir, waitF
 import { KEY } from '../server/helpers';
 import { PostgresCluster } from './cluster';
 import { RoundRobinProxy } from './round-robin-proxy';
+
+const SERVER_JS = path.resolve(__dirname, '..', '..', '..', 'dist', 'server.js');
 
 async function sql<R extends object>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
   const c = new Client({ connectionString: url });
@@ -121,6 +124,24 @@ describe('server on PostgreSQL: several instances on one database', function () 
       await writer.insert({ _id: `w${i}`, i });
       await waitFor(`w${i} at the reader after the reconnect`, async () => (await reader.getById(`w${i}`)) !== null, 5_000, 2);
     }
+  });
+
+  it('a key created or revoked with the CLI is accepted, then refused, by every instance within 2 s', async () => {
+    const { servers: all, databaseUrl } = await instances(3);
+    const cli = (...args: string[]) => spawnSync(process.execPath, [SERVER_JS, 'keys', ...args, '--database-url', databaseUrl], { encoding: 'utf8', timeout: 30_000 });
+    const status = (url: string, key: string) => fetch(`${url}/v1/info`, { headers: { authorization: `Bearer ${key}`, 'sync-protocol': '1' } }).then((r) => r.status);
+    const created = cli('create', '--dataset', DS);
+    assert.equal(created.status, 0, created.stderr);
+    const key = created.stdout.trim();
+    const t0 = Date.now();
+    await waitFor('the new key accepted by every instance', async () => (await Promise.all(all.map((s) => status(s.url, key)))).every((st) => st === 200), 2_500, 50);
+    const acceptedMs = Date.now() - t0;
+    const id = /^(k_[0-9a-f]{12})\t/m.exec(cli('list').stdout)?.[1];
+    assert.ok(id);
+    assert.equal(cli('revoke', '--id', id).status, 0);
+    const t1 = Date.now();
+    await waitFor('the revoked key refused by every instance', async () => (await Promise.all(all.map((s) => status(s.url, key)))).every((st) => st === 401), 2_500, 50);
+    console.log(`      every instance accepted the new key within ${acceptedMs} ms and refused the revoked one within ${Date.now() - t1} ms`);
   });
 
   it('the tombstone purge runs on one instance at a time (an advisory lock)', async () => {
