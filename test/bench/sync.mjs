@@ -250,6 +250,10 @@ async function instancesScenario(cluster) {
     const servers = await start(url, n, `server-pg-x${n}`);
     const rr = await RoundRobinProxy.start(servers.map((s) => s.url));
     try {
+      // Warm-up into another dataset, so that every instance has compiled its code and opened its
+      // connections: what is compared is steady serving, not N processes starting cold.
+      await plainRun(`pg-x${n}-warmup`, rr.url, { dir: join(RUN_DIR, `client-pg-x${n}-warmup`), insert: Math.min(2_000, S.instancesDocs), prefix: 'w', dataset: `${DATASET}-warmup` });
+      rr.forwarded.fill(0);
       const push = await plainRun(`pg-x${n}-push`, rr.url, { dir: join(RUN_DIR, `client-pg-x${n}-push`), insert: S.instancesDocs, prefix: 'p' });
       const pull = await plainRun(`pg-x${n}-pull`, rr.url, { dir: join(RUN_DIR, `client-pg-x${n}-pull`), insert: 0, prefix: 'p' });
       if (pull.count !== S.instancesDocs) throw new Error(`${n} instances: the pulling client holds ${pull.count} of ${S.instancesDocs} documents`);
