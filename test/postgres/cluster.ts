@@ -179,3 +179,14 @@ export async function restoreDatabase(url: string, from: string): Promise<void> 
 export function itEmbedded(title: string, fn: Mocha.AsyncFunc): void {
   if (!ON_POSTGRES) it(title, fn);
 }
+
+/** Runs one statement on the database of `url` (a connection of its own); its rows. */
+export async function sql<R extends object>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}

@@ -12,20 +12,10 @@ import { WiseJSON } from '../../src/engine';
 import { startServer } from '../../src/server';
 import { converge, DS, COLL, Replica, rmDir, ServerProcess, sleep, tmpDir, waitFor, WriteLog } from '../sync/harness';
 import { KEY } from '../server/helpers';
-import { PostgresCluster } from './cluster';
+import { PostgresCluster, sql } from './cluster';
 import { RoundRobinProxy } from './round-robin-proxy';
 
 const SERVER_JS = path.resolve(__dirname, '..', '..', '..', 'dist', 'server.js');
-
-async function sql<R extends object>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<R>(text, values)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 /** The dataset's head and its rows' versions: each op applied once means head = rows written. */
 async function versions(url: string): Promise<{ head: number; rows: number; distinct: number; min: number; max: number }> {

@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Client } from 'pg';
 import { startServer, type RunningServer } from '../../src/server';
 import { createStoredKey } from '../../src/server/auth';
 import { converge, DS, Replica, rmDir, ServerProcess, serverState, tmpDir, WriteLog } from '../sync/harness';
 import { KEY } from '../server/helpers';
-import { createDatabase } from './cluster';
+import { createDatabase, sql } from './cluster';
 
 const SERVER_JS = path.resolve(__dirname, '..', '..', '..', 'dist', 'server.js');
 const CHILD = path.join(__dirname, 'fixtures', 'migrate-child.js');
@@ -21,16 +20,6 @@ const base = (): string => {
   if (!url) throw new Error('run through npm run test:postgres');
   return url;
 };
-
-async function sql<R extends object>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<R>(text, values)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 const migrate = (dataDir: string, databaseUrl: string) => spawnSync(process.execPath, [SERVER_JS, 'migrate', '--data', dataDir, '--database-url', databaseUrl], { encoding: 'utf8', timeout: 60_000 });
 

@@ -302,8 +302,11 @@ export class PostgresStore implements SyncStorage<PgDataset> {
     if (this.closed) throw new SyncServerError(503, 'unavailable', 'The server is shutting down.', { headers: { 'Retry-After': '5' } });
   }
 
-  /** Runs `work` in one transaction (READ COMMITTED): committed when it returns, rolled back when it throws. */
-  private async tx<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` on a connection of the pool, answering connection failures 503. `work` calls
+   * `broken()` when the connection must not go back to the pool.
+   */
+  private async withConnection<T>(work: (c: PoolClient, broken: () => void) => Promise<T>): Promise<T> {
     let c: PoolClient;
     try {
       c = await this.pool.connect();
@@ -312,18 +315,29 @@ export class PostgresStore implements SyncStorage<PgDataset> {
     }
     let broken = false;
     try {
-      await c.query('BEGIN');
-      const out = await work(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => {
+      return await work(c, () => {
         broken = true;
       });
+    } catch (err) {
       throw unavailable(err);
     } finally {
       c.release(broken);
     }
+  }
+
+  /** Runs `work` in one transaction (READ COMMITTED): committed when it returns, rolled back when it throws. */
+  private tx<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+    return this.withConnection(async (c, broken) => {
+      try {
+        await c.query('BEGIN');
+        const out = await work(c);
+        await c.query('COMMIT');
+        return out;
+      } catch (err) {
+        await c.query('ROLLBACK').catch(broken);
+        throw err;
+      }
+    });
   }
 
   private async query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
@@ -538,28 +552,16 @@ export class PostgresStore implements SyncStorage<PgDataset> {
   /** Purges expired tombstones, unless another instance is doing so (then 0). */
   async purge(): Promise<number> {
     if (this.closed) return 0;
-    let c: PoolClient;
-    try {
-      c = await this.pool.connect();
-    } catch (err) {
-      throw unavailable(err);
-    }
-    let broken = false;
-    try {
+    return this.withConnection(async (c, broken) => {
       const locked = (await c.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [PURGE_LOCK])).rows[0].locked;
       if (!locked) return 0;
       try {
         return await this.purgeNow();
       } finally {
-        await c.query('SELECT pg_advisory_unlock($1)', [PURGE_LOCK]).catch(() => {
-          broken = true; // a session lock goes with its connection
-        });
+        // (A session lock goes with its connection: one that cannot unlock is not reused.)
+        await c.query('SELECT pg_advisory_unlock($1)', [PURGE_LOCK]).catch(broken);
       }
-    } catch (err) {
-      throw unavailable(err);
-    } finally {
-      c.release(broken);
-    }
+    });
   }
 
   private async purgeNow(): Promise<number> {
