@@ -7,6 +7,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+// The ES module build: esbuild bundles it whole (the package's main is a UMD build whose inner requires it cannot see).
+import { parse as parseJsonc, ParseErrorCode, type ParseError } from 'jsonc-parser/lib/esm/main.js';
 import type { DatabaseRegistry, DataChange, OpenDatabase } from '../databases/database-registry';
 import type { Collection, Doc } from '../../engine';
 import { WiseJSONError } from '../../engine/errors';
@@ -59,138 +61,46 @@ export function parseDocumentText(text: string, action: string): Record<string, 
 }
 
 /**
- * Where and why `text` is not JSON: line and column (1-based) and what was expected. Found by a
- * small scanner of its own, because JSON.parse's messages differ between Node versions (some
- * have no position, some quote the whole text).
+ * Where and why `text` is not JSON: line and column (1-based) and what is wrong, from
+ * jsonc-parser in strict mode (no comments, no trailing commas), because JSON.parse's messages
+ * differ between Node versions (some have no position, some quote the whole text).
  */
 function locateJsonError(text: string, fallback: string): { line: number; column: number; detail: string } {
-  let found: { offset: number; detail: string };
-  try {
-    found = scanJson(text) ?? { offset: text.length, detail: fallback.slice(0, 200) };
-  } catch {
-    found = { offset: text.length, detail: fallback.slice(0, 200) }; // e.g. nesting too deep to scan
-  }
+  const errors: ParseError[] = [];
+  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  const offset = first ? first.offset : text.length;
   let line = 1;
   let lineStart = 0;
-  for (let i = 0; i < found.offset; i++) {
+  for (let i = 0; i < offset; i++) {
     if (text.charCodeAt(i) === 10) {
       line++;
       lineStart = i + 1;
     }
   }
-  return { line, column: found.offset - lineStart + 1, detail: found.detail };
+  return { line, column: offset - lineStart + 1, detail: first ? describeParseError(first.error) : fallback.slice(0, 200) };
 }
 
-/** The first syntax error of `text` as JSON, or null if there is none. */
-function scanJson(text: string): { offset: number; detail: string } | null {
-  let i = 0;
-  class Stop {
-    constructor(readonly offset: number, readonly detail: string) {}
-  }
-  const fail = (detail: string): never => {
-    throw new Stop(i, detail);
-  };
-  const found = (): string => (i >= text.length ? vscode.l10n.t('the end of the text') : JSON.stringify(text[i]));
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
-  };
-  const string = (): void => {
-    i++; // the opening quote
-    for (;;) {
-      if (i >= text.length) fail(vscode.l10n.t('a string is not closed (a " is missing)'));
-      const c = text.charCodeAt(i);
-      if (c === 34) {
-        i++;
-        return;
-      }
-      if (c < 32) fail(vscode.l10n.t('a line break or control character inside a string (write it as \\n, \\t, …)'));
-      if (c === 92) {
-        const e = text[i + 1];
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail(vscode.l10n.t('\\u must be followed by 4 hexadecimal digits'));
-          i += 6;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) {
-          i += 2;
-        } else {
-          fail(vscode.l10n.t('an invalid escape sequence in a string'));
-        }
-      } else {
-        i++;
-      }
-    }
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail(vscode.l10n.t('expected a property name in double quotes, found {0}', found()));
-        string();
-        ws();
-        if (text[i] !== ':') fail(vscode.l10n.t('expected ":" after the property name, found {0}', found()));
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return;
-        }
-        fail(vscode.l10n.t('expected "," or "}" after a property value, found {0}', found()));
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return;
-        }
-        fail(vscode.l10n.t('expected "," or "]" after an array element, found {0}', found()));
-      }
-    }
-    if (c === '"') return string();
-    const literal = /^(?:true|false|null)/.exec(text.slice(i, i + 5));
-    if (literal) {
-      i += literal[0].length;
-      return;
-    }
-    const number = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (number) {
-      i += number[0].length;
-      return;
-    }
-    fail(vscode.l10n.t('expected a value (an object, array, string, number, true, false or null), found {0}', found()));
-  };
-  try {
-    value();
-    ws();
-    if (i < text.length) fail(vscode.l10n.t('unexpected {0} after the end of the document', found()));
-    return null;
-  } catch (err) {
-    if (err instanceof Stop) return { offset: err.offset, detail: err.detail };
-    throw err;
+/** What a jsonc-parser error code means, in words a user can act on. */
+function describeParseError(code: ParseErrorCode): string {
+  switch (code) {
+    case ParseErrorCode.InvalidSymbol: return vscode.l10n.t('something that is not a JSON value (strings take double quotes; true, false and null are lowercase)');
+    case ParseErrorCode.InvalidNumberFormat: return vscode.l10n.t('an invalid number');
+    case ParseErrorCode.PropertyNameExpected: return vscode.l10n.t('a property name in double quotes was expected (is there a comma too many?)');
+    case ParseErrorCode.ValueExpected: return vscode.l10n.t('a value was expected');
+    case ParseErrorCode.ColonExpected: return vscode.l10n.t('a colon (:) was expected after the property name');
+    case ParseErrorCode.CommaExpected: return vscode.l10n.t('a comma was expected between the values');
+    case ParseErrorCode.CloseBraceExpected: return vscode.l10n.t('a } was expected (an object is not closed)');
+    case ParseErrorCode.CloseBracketExpected: return vscode.l10n.t('a ] was expected (an array is not closed)');
+    case ParseErrorCode.EndOfFileExpected: return vscode.l10n.t('the document should end after its object');
+    case ParseErrorCode.InvalidCommentToken: return vscode.l10n.t('comments are not allowed in JSON');
+    case ParseErrorCode.UnexpectedEndOfComment: return vscode.l10n.t('a comment is not closed (and comments are not allowed in JSON)');
+    case ParseErrorCode.UnexpectedEndOfString: return vscode.l10n.t('a string is not closed (a " is missing)');
+    case ParseErrorCode.UnexpectedEndOfNumber: return vscode.l10n.t('a number ends too early');
+    case ParseErrorCode.InvalidUnicode: return vscode.l10n.t('\\u must be followed by 4 hexadecimal digits');
+    case ParseErrorCode.InvalidEscapeCharacter: return vscode.l10n.t('an invalid escape sequence in a string');
+    case ParseErrorCode.InvalidCharacter: return vscode.l10n.t('a line break or control character inside a string (write it as \\n, \\t, …)');
+    default: return vscode.l10n.t('not valid JSON');
   }
 }
 
