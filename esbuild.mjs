@@ -33,7 +33,9 @@ const undiciBeside = {
 
 const builds = [
   { ...node, entryPoints: ['src/engine/library.ts'], outfile: 'dist/wise-json.js' },
-  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], plugins: [undiciBeside] },
+  // mainFields: jsonc-parser's ES-module build, which esbuild bundles whole (its main is UMD,
+  // whose inner requires a bundler cannot see).
+  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], plugins: [undiciBeside], mainFields: ['module', 'main'] },
   { ...node, entryPoints: ['node_modules/undici/index.js'], outfile: 'dist/undici.js' },
   { ...node, entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
   // Browser code of the sync timeline webview (loaded under a strict CSP: no eval, no imports).

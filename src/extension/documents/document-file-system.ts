@@ -7,8 +7,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-// The ES module build: esbuild bundles it whole (the package's main is a UMD build whose inner requires it cannot see).
-import { parse as parseJsonc, ParseErrorCode, type ParseError } from 'jsonc-parser/lib/esm/main.js';
+import { parse as parseJsonc, ParseErrorCode, type ParseError } from 'jsonc-parser';
 import type { DatabaseRegistry, DataChange, OpenDatabase } from '../databases/database-registry';
 import type { Collection, Doc } from '../../engine';
 import { WiseJSONError } from '../../engine/errors';
