@@ -54,14 +54,14 @@ export class TextArena {
 
   /** The text of a line. */
   text(handle: number): string {
-    const { chunk, offset } = this.locate(handle);
-    return chunk.toString('utf8', offset, chunk.indexOf(10, offset));
+    const { chunk, offset, end } = this.locate(handle);
+    return chunk.toString('utf8', offset, end);
   }
 
   /** Marks a line dead; releases its chunk when nothing in it is live any more. */
   free(handle: number): void {
-    const { chunk, offset, index } = this.locate(handle);
-    const n = chunk.indexOf(10, offset) - offset + 1;
+    const { offset, end, index } = this.locate(handle);
+    const n = end - offset + 1;
     this.live[index] -= n;
     this.liveBytes -= n;
     this.deadBytes += n;
@@ -90,19 +90,31 @@ export class TextArena {
   view(): (handle: number) => Buffer {
     const chunks = this.chunks.slice();
     return (handle) => {
-      const index = Math.floor(handle / CHUNK_SPAN);
-      const offset = handle - index * CHUNK_SPAN;
-      const chunk = chunks[index]!;
-      return chunk.subarray(offset, chunk.indexOf(10, offset));
+      const { chunk, offset, end } = lineIn(chunks, handle);
+      return chunk.subarray(offset, end);
     };
   }
 
-  private locate(handle: number): { chunk: Buffer; offset: number; index: number } {
-    const index = Math.floor(handle / CHUNK_SPAN);
-    const chunk = this.chunks[index];
-    if (!chunk) throw new Error(`text arena: line ${handle} was freed`);
-    return { chunk, offset: handle - index * CHUNK_SPAN, index };
+  private locate(handle: number): Line {
+    return lineIn(this.chunks, handle);
   }
+}
+
+interface Line {
+  chunk: Buffer;
+  index: number;
+  /** Where the line starts and where its newline is. */
+  offset: number;
+  end: number;
+}
+
+/** Where a handle's line is in `chunks`. */
+function lineIn(chunks: readonly (Buffer | null)[], handle: number): Line {
+  const index = Math.floor(handle / CHUNK_SPAN);
+  const chunk = chunks[index];
+  if (!chunk) throw new Error(`text arena: line ${handle} was freed`);
+  const offset = handle - index * CHUNK_SPAN;
+  return { chunk, index, offset, end: chunk.indexOf(10, offset) };
 }
 
 /** Handles are chunk index × CHUNK_SPAN + offset; no chunk is larger. */
