@@ -11,6 +11,7 @@ import { CommandRegistrar } from './commands/register-command';
 import { registerSyncCommands } from './commands/sync-commands';
 import { DatabaseRegistry } from './databases/database-registry';
 import { registerDocuments } from './documents/document-editors';
+import { registerQueryWorkbench } from './queries/query-workbench';
 import { connectDevServer, grantDevServerConsent } from './sync/dev-server';
 import { SyncConsent } from './sync/sync-consent';
 import { SyncController } from './sync/sync-controller';
@@ -73,9 +74,10 @@ function compose(context: vscode.ExtensionContext) {
   registerDatabaseCommands(commands, registry, tree, view as vscode.TreeView<unknown>);
   registerDocumentCommands(commands, registry, documents);
   registerSyncCommands(commands, registry, sync);
+  const queries = registerQueryWorkbench(context, commands, registry);
 
   const storagePaths = { logs: context.logUri.fsPath, global: context.globalStorageUri.fsPath, workspace: context.storageUri?.fsPath };
-  return { log, registry, keys, sync, tree, view, syncTree, syncView, statusBar, syncEventLog, timeline, documents, commands, storagePaths };
+  return { log, registry, keys, sync, tree, view, syncTree, syncView, statusBar, syncEventLog, timeline, documents, commands, queries, storagePaths };
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<WiseJSONExtensionApi> {

@@ -90,7 +90,9 @@ describe('extension manifest', () => {
   it('activates on demand only, runs on the workspace side, and names files that exist', () => {
     assert.ok(!pkg.activationEvents.includes('*'), 'no * activation');
     assert.deepEqual(pkg.extensionKind, ['workspace']);
-    for (const s of strings(contributes)) if (/^media\//.test(s)) assert.ok(fs.existsSync(path.join(ROOT, s)), `${s} does not exist`);
+    for (const s of strings(contributes)) if (/^(\.\/)?(media|languages)\//.test(s)) assert.ok(fs.existsSync(path.join(ROOT, s)), `${s} does not exist`);
+    const packaged = fs.readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8');
+    for (const s of strings(contributes)) if (/^\.\/languages\//.test(s)) assert.match(packaged, /^!languages\/\*\*$/m, `${s} is left out of the package`);
     assert.equal(pkg.main, './dist/extension.js');
   });
 });

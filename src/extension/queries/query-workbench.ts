@@ -1,0 +1,170 @@
+/**
+ * Query files in the editor: the `wisejson-query` language (`*.wjq`), a CodeLens above each
+ * query, Ctrl/Cmd+Enter for the query under the cursor, problems as diagnostics, and
+ * "New Query" on a collection. Runs go to the local engine (./query-runner), offline; results
+ * open beside the file (./query-results).
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
+import { CommandError, resolveCollection } from '../commands/targets';
+import type { CommandRegistrar } from '../commands/register-command';
+import { entryAt, parseQueryFile, type FileQuery, type QueryFile } from './query-file';
+import { QueryResults } from './query-results';
+import { countTouched, describeOutcome, runQuery, type QueryOutcome } from './query-runner';
+
+export const QUERY_LANGUAGE = 'wisejson-query';
+
+interface RunOptions {
+  /** Answers the confirmation of an update or delete without asking (for other extensions and tests). */
+  confirmed?: boolean;
+}
+
+/** What `wisejson.runQuery` resolves with (undefined when the user declined a write). */
+export interface QueryRun {
+  database: string;
+  query: FileQuery;
+  outcome: QueryOutcome;
+  /** The results document. */
+  results: vscode.Uri;
+}
+
+export function registerQueryWorkbench(context: vscode.ExtensionContext, commands: CommandRegistrar, registry: DatabaseRegistry): QueryWorkbench {
+  const workbench = new QueryWorkbench(registry);
+  context.subscriptions.push(workbench);
+  commands.register('wisejson.runQuery', (uri?: unknown, offset?: unknown, options?: RunOptions) => workbench.run(uri, offset, options));
+  commands.register('wisejson.newQuery', async (arg?: unknown) => {
+    const target = await resolveCollection(registry, arg);
+    if (!target) return undefined;
+    const doc = await vscode.workspace.openTextDocument({ language: QUERY_LANGUAGE, content: newQueryText(target.database, target.name) });
+    const editor = await vscode.window.showTextDocument(doc);
+    // The cursor inside the filter, ready to type.
+    const at = doc.positionAt(doc.getText().indexOf('{}') + 1);
+    editor.selection = new vscode.Selection(at, at);
+    return doc.uri;
+  });
+  return workbench;
+}
+
+export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly results = new QueryResults();
+  private readonly diagnostics = vscode.languages.createDiagnosticCollection(QUERY_LANGUAGE);
+  private readonly lensesChanged = new vscode.EventEmitter<void>();
+  private readonly disposables: vscode.Disposable[];
+  private readonly parsed = new WeakMap<vscode.TextDocument, { version: number; file: QueryFile }>();
+  readonly onDidChangeCodeLenses = this.lensesChanged.event;
+
+  constructor(private readonly registry: DatabaseRegistry) {
+    const selector: vscode.DocumentSelector = { language: QUERY_LANGUAGE };
+    this.disposables = [
+      this.results, this.diagnostics, this.lensesChanged,
+      vscode.languages.registerCodeLensProvider(selector, this),
+      vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.check(e.document)),
+      vscode.workspace.onDidCloseTextDocument((d) => this.diagnostics.delete(d.uri)),
+      registry.onDidChangeDatabases(() => this.lensesChanged.fire()),
+    ];
+    for (const d of vscode.workspace.textDocuments) this.check(d);
+  }
+
+  /** The parsed query file of `doc` (cached per version). */
+  file(doc: vscode.TextDocument): QueryFile {
+    const cached = this.parsed.get(doc);
+    if (cached && cached.version === doc.version) return cached.file;
+    const file = parseQueryFile(doc.getText());
+    this.parsed.set(doc, { version: doc.version, file });
+    return file;
+  }
+
+  private check(doc: vscode.TextDocument): void {
+    if (doc.languageId !== QUERY_LANGUAGE) return;
+    const file = this.file(doc);
+    const problems = [...file.problems, ...file.entries.flatMap((e) => e.problems)];
+    this.diagnostics.set(doc.uri, problems.map((p) => {
+      const d = new vscode.Diagnostic(new vscode.Range(doc.positionAt(p.offset), doc.positionAt(p.offset + p.length)), p.message, vscode.DiagnosticSeverity.Error);
+      d.source = 'WiseJSON';
+      return d;
+    }));
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    return this.file(doc).entries.map((e) => {
+      const range = new vscode.Range(doc.positionAt(e.offset), doc.positionAt(e.offset));
+      if (!e.query) return new vscode.CodeLens(range, { title: vscode.l10n.t('$(warning) Fix the query to run it'), command: 'workbench.actions.view.problems' });
+      const title = e.query.kind === 'find' ? vscode.l10n.t('$(play) Run') : e.query.kind === 'count' ? vscode.l10n.t('$(play) Count') : e.query.kind === 'update' ? vscode.l10n.t('$(play) Update…') : vscode.l10n.t('$(play) Delete…');
+      return new vscode.CodeLens(range, { title, command: 'wisejson.runQuery', arguments: [doc.uri, e.offset], tooltip: vscode.l10n.t('Run this query against {0} (Ctrl+Enter)', e.query.db) });
+    });
+  }
+
+  /**
+   * Runs the query at `offset` of the query file `uri` (default: the active editor's, at its
+   * cursor). An update or delete says how many documents it will touch and asks first.
+   */
+  async run(uriArg?: unknown, offsetArg?: unknown, options: RunOptions = {}): Promise<QueryRun | undefined> {
+    const editor = vscode.window.activeTextEditor;
+    let doc: vscode.TextDocument;
+    if (uriArg instanceof vscode.Uri) doc = await vscode.workspace.openTextDocument(uriArg);
+    else if (editor && editor.document.languageId === QUERY_LANGUAGE) doc = editor.document;
+    else throw new CommandError('no_query_file', vscode.l10n.t('Open a query file (*.wjq) and put the cursor in a query to run it; WiseJSON: New Query on a collection makes one.'));
+    const offset = typeof offsetArg === 'number' ? offsetArg : editor?.document === doc ? doc.offsetAt(editor.selection.active) : 0;
+    const file = this.file(doc);
+    const entry = entryAt(file, offset) ?? file.entries[0];
+    if (!entry) throw new CommandError('no_query', vscode.l10n.t('This file has no query yet: write one like { "db": ".wisejson", "collection": "tasks", "find": {} }.'));
+    if (!entry.query) {
+      const first = entry.problems[0] ?? file.problems[0];
+      throw new CommandError('bad_query', vscode.l10n.t('This query cannot run: {0} (line {1})', first?.message ?? '', doc.positionAt(first?.offset ?? entry.offset).line + 1));
+    }
+    const query = entry.query;
+    const database = this.databaseOf(doc.uri, query.db);
+    if (query.kind === 'update' || query.kind === 'delete') {
+      if (database.readOnly) throw new CommandError('read_only', vscode.l10n.t('{0} is open read-only in this untrusted workspace: trust the workspace to change it.', database.label));
+      const touched = await countTouched(database.db, query);
+      if (!options.confirmed) {
+        const verb = query.kind === 'update' ? vscode.l10n.t('Update') : vscode.l10n.t('Delete');
+        const answer = await vscode.window.showWarningMessage(
+          query.kind === 'update'
+            ? vscode.l10n.t('Update {0} document(s) of {1} in {2}?', touched, query.collection, database.label)
+            : vscode.l10n.t('Delete {0} document(s) of {1} in {2}?', touched, query.collection, database.label),
+          { modal: true, detail: vscode.l10n.t('All of them change in one transaction; with sync on, the change reaches the server and the other replicas. This cannot be undone here.') },
+          verb,
+        );
+        if (answer !== verb) return undefined;
+      }
+    }
+    const outcome = await runQuery(database.db, query);
+    const results = await this.results.show(database.id, query.collection, outcome);
+    vscode.window.setStatusBarMessage(`WiseJSON: ${query.collection} — ${describeOutcome(outcome)}`, 5000);
+    return { database: database.id, query, outcome, results };
+  }
+
+  /**
+   * The open database a query's `db` names: a folder relative to the workspace folder holding
+   * the file (or, for an untitled file, to any workspace folder that has it open).
+   */
+  private databaseOf(uri: vscode.Uri, db: string): OpenDatabase {
+    const own = vscode.workspace.getWorkspaceFolder(uri);
+    const folders = own ? [own] : vscode.workspace.workspaceFolders ?? [];
+    for (const f of folders) {
+      const d = this.registry.get(path.resolve(f.uri.fsPath, db));
+      if (d) return d;
+    }
+    const open = this.registry.list().filter((d) => !own || d.folder === own).map((d) => `"${d.setting}"`);
+    throw new CommandError('database_not_open', vscode.l10n.t(
+      'No open database "{0}" in {1}: "db" is a database folder relative to the workspace folder, as in the wisejson.databases setting. Open databases: {2}.',
+      db, own?.name ?? vscode.l10n.t('this workspace'), open.length > 0 ? open.join(', ') : vscode.l10n.t('none'),
+    ));
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/**
+ * The text of a new query file for `collection`: a find with an empty filter. No comment in it:
+ * VS Code's JSON checks allow comments in a query file by its name (*.wjq), which an untitled
+ * file has not.
+ */
+function newQueryText(database: OpenDatabase, collection: string): string {
+  return `[\n  { "db": ${JSON.stringify(database.setting)}, "collection": ${JSON.stringify(collection)}, "find": {}, "limit": 50 }\n]\n`;
+}

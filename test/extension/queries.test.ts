@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { CommandFailure } from '../../src/extension/commands/register-command';
+import type { OpenDatabase } from '../../src/extension/databases/database-registry';
+import type { QueryRun } from '../../src/extension/queries/query-workbench';
+import { addDatabase, extensionApi, removeDatabase, waitFor, workspaceFolder } from './helpers';
+
+const DB = '.wisejson-queries-test';
+
+const FILE = `[
+  // open tasks, newest first
+  { "db": "${DB}", "collection": "tasks", "find": { "done": false },
+    "sort": { "rank": -1 }, "projection": { "title": 1 }, "limit": 3 },
+  { "db": "${DB}", "collection": "tasks", "count": { "done": true } },
+  { "db": "${DB}", "collection": "tasks", "update": { "done": true },
+    "with": { "$set": { "stale": true } } },
+  { "db": "${DB}", "collection": "tasks", "delete": { "stale": true } },
+  { "db": "${DB}", "collection": "tasks", "find": { "done": false }, "with": {} },
+  { "db": "no-such-db", "collection": "tasks", "count": {} }
+]
+`;
+
+describe('extension: query files (*.wjq)', function () {
+  this.timeout(120_000);
+  let database: OpenDatabase;
+  let file: vscode.Uri;
+  let failures: CommandFailure[] = [];
+  let sub: vscode.Disposable;
+
+  const offsetOf = (doc: vscode.TextDocument, text: string, nth = 0): number => {
+    let at = -1;
+    for (let i = 0; i <= nth; i++) at = doc.getText().indexOf(text, at + 1);
+    assert.ok(at >= 0, `${text} is in the file`);
+    return at;
+  };
+  const run = (offset: number, options?: { confirmed?: boolean }) => vscode.commands.executeCommand<QueryRun | undefined>('wisejson.runQuery', file, offset, options);
+
+  before(async () => {
+    const api = await extensionApi();
+    sub = api._internals.commands.onDidFail((f) => failures.push(f));
+    database = await addDatabase(DB);
+    const tasks = await database.db.collection('tasks');
+    await tasks.insertMany(Array.from({ length: 12 }, (_, i) => ({ _id: `t${i}`, title: `task ${i}`, done: i % 4 === 0, rank: i })));
+    file = vscode.Uri.file(path.join(workspaceFolder().uri.fsPath, 'queries-test.wjq'));
+    fs.writeFileSync(file.fsPath, FILE);
+  });
+  beforeEach(() => {
+    failures = [];
+  });
+  after(async () => {
+    sub.dispose();
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    fs.rmSync(file.fsPath, { force: true });
+    await removeDatabase(database);
+  });
+
+  it('opens *.wjq as the wisejson-query language, with a CodeLens above each query', async () => {
+    const doc = await vscode.workspace.openTextDocument(file);
+    assert.equal(doc.languageId, 'wisejson-query');
+    await vscode.window.showTextDocument(doc);
+    const lenses = await waitFor('the CodeLenses', async () => {
+      const l = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', file);
+      return l && l.length >= 6 ? l : undefined;
+    });
+    const ours = lenses.filter((l) => l.command?.command === 'wisejson.runQuery' || /Fix the query/.test(l.command?.title ?? ''));
+    assert.deepEqual(ours.map((l) => l.command!.title.replace(/^\$\([\w-]+\) /, '')), ['Run', 'Count', 'Update…', 'Delete…', 'Fix the query to run it', 'Count']);
+    assert.deepEqual(ours.map((l) => l.range.start.line), [2, 4, 5, 7, 8, 9]);
+  });
+
+  it('shows the problems of a query as diagnostics where they are', async () => {
+    const diagnostics = await waitFor('the diagnostics', () => {
+      const d = vscode.languages.getDiagnostics(file).filter((x) => x.source === 'WiseJSON');
+      return d.length > 0 ? d : undefined;
+    });
+    assert.deepEqual(diagnostics.map((d) => [d.range.start.line, d.message]), [[8, '"with" goes with "update" only.']]);
+  });
+
+  it('the contributed JSON schema applies: hover text for the keys, and comments and trailing commas allowed', async () => {
+    const doc = await vscode.workspace.openTextDocument(file);
+    const hovers = await waitFor('the schema\'s hover', async () => {
+      const h = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', file, doc.positionAt(doc.getText().indexOf('"db"') + 2));
+      return h && h.length > 0 ? h : undefined;
+    });
+    const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+    assert.match(text, /database folder, relative to the workspace folder/);
+    assert.deepEqual(vscode.languages.getDiagnostics(file).filter((x) => x.source !== 'WiseJSON').map((d) => d.message), []);
+  });
+
+  it('runs a find: the results open beside the file with the count and time in the title; each _id links to its document', async () => {
+    const doc = await vscode.workspace.openTextDocument(file);
+    const r = (await run(offsetOf(doc, '"sort"')))!;
+    assert.equal(r.outcome.kind, 'find');
+    assert.equal(r.database, database.id);
+    const results = await vscode.workspace.openTextDocument(r.results);
+    assert.deepEqual(JSON.parse(results.getText()), [{ _id: 't11', title: 'task 11' }, { _id: 't10', title: 'task 10' }, { _id: 't9', title: 'task 9' }]);
+    assert.match(path.posix.basename(r.results.path), /^tasks — 3 documents in \d+(\.\d)? ms\.json$/);
+    assert.equal(results.languageId, 'json');
+    const visible = vscode.window.visibleTextEditors.map((e) => e.document.uri.toString());
+    assert.ok(visible.includes(r.results.toString()) && visible.includes(file.toString()), 'the results are beside the query file');
+    const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', r.results);
+    assert.equal(links.length, 3);
+    assert.equal(results.getText(links[0].range), '"t11"');
+    const target = links[0].target!;
+    assert.equal(target.scheme, 'wisejson');
+    const opened = await vscode.workspace.openTextDocument(target);
+    assert.equal(JSON.parse(opened.getText()).title, 'task 11');
+    assert.deepEqual(failures, []);
+  });
+
+  it('runs the query under the cursor with Ctrl+Enter\'s command: a count', async () => {
+    const doc = await vscode.workspace.openTextDocument(file);
+    const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+    const at = doc.positionAt(offsetOf(doc, '"count"'));
+    editor.selection = new vscode.Selection(at, at);
+    const r = (await vscode.commands.executeCommand<QueryRun>('wisejson.runQuery'))!;
+    assert.deepEqual({ ...r.outcome, ms: 0 }, { kind: 'count', count: 3, ms: 0 });
+    assert.deepEqual(JSON.parse((await vscode.workspace.openTextDocument(r.results)).getText()), { count: 3 });
+  });
+
+  it('an update and a delete, confirmed, each change every match in one commit', async () => {
+    const doc = await vscode.workspace.openTextDocument(file);
+    const tasks = await database.db.collection('tasks');
+    const update = await run(offsetOf(doc, '"$set"'), { confirmed: true });
+    assert.deepEqual({ ...update!.outcome, ms: 0 }, { kind: 'update', matched: 3, modified: 3, ms: 0 });
+    assert.equal(await tasks.count({ stale: true }), 3);
+    const del = await run(offsetOf(doc, '"delete"'), { confirmed: true });
+    assert.deepEqual({ ...del!.outcome, ms: 0 }, { kind: 'delete', deleted: 3, ms: 0 });
+    assert.equal(await tasks.count(), 9);
+    assert.deepEqual(failures, []);
+  });
+
+  it('refuses a query with problems and a database that is not open, saying what to fix', async () => {
+    const doc = await vscode.workspace.openTextDocument(file);
+    assert.equal(await run(offsetOf(doc, '"with": {}')), undefined);
+    assert.equal(await run(offsetOf(doc, 'no-such-db')), undefined);
+    assert.deepEqual(failures.map((f) => f.code), ['bad_query', 'database_not_open']);
+    assert.match(failures[0].message, /"with" goes with "update" only\. \(line 9\)/);
+    assert.match(failures[1].message, /No open database "no-such-db".*Open databases: .*"\.wisejson-queries-test"/);
+  });
+
+  it('New Query on a collection opens an untitled query file for it that runs', async () => {
+    const uri = await vscode.commands.executeCommand<vscode.Uri>('wisejson.newQuery', { database: database.id, collection: 'tasks' });
+    const editor = vscode.window.activeTextEditor!;
+    assert.equal(editor.document.uri.toString(), uri.toString());
+    assert.equal(editor.document.languageId, 'wisejson-query');
+    assert.equal(editor.document.uri.scheme, 'untitled');
+    assert.equal(editor.document.getText().slice(editor.document.offsetAt(editor.selection.active) - 1, editor.document.offsetAt(editor.selection.active) + 1), '{}');
+    const r = (await vscode.commands.executeCommand<QueryRun>('wisejson.runQuery'))!;
+    assert.equal(r.outcome.kind === 'find' && r.outcome.documents.length, 9);
+    assert.deepEqual(failures, []);
+  });
+});
