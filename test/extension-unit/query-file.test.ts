@@ -58,7 +58,7 @@ describe('query files (*.wjq): parsing', () => {
     assert.match(messages[2], /An update needs "with"/);
     assert.match(messages[3], /"limit" goes with "find" only/);
     assert.match(messages[4], /"limit" must be a whole number/);
-    assert.match(messages[4], /sort: "a" must be 1 \(ascending\) or -1/);
+    assert.match(messages[4], /Invalid sort direction 2 for "a": use 1 \(ascending\) or -1/);
     assert.match(messages[4], /Unknown key "colour"/);
     assert.match(messages[5], /"find" must be an object/);
     assert.equal(messages[6], '');
@@ -76,5 +76,60 @@ describe('query files (*.wjq): parsing', () => {
     assert.ok(f.problems.some((p) => p.message === 'JSON syntax: comma expected.' && p.offset === text.indexOf('"collection": "c", "count"')), JSON.stringify(f.problems));
     assert.equal(f.entries[0].query?.kind, 'find');
     assert.deepEqual(parseQueryFile('').entries, []);
+  });
+
+  describe('the filter, sort, projection and change, checked by the engine\'s own code, each problem where it is', () => {
+    /** The text each problem of the first query covers, with the engine's message. */
+    const problems = (queryText: string): [string, string][] => {
+      const f = parseQueryFile(queryText);
+      return f.entries[0].problems.map((p) => [queryText.slice(p.offset, p.offset + p.length), p.message]);
+    };
+    const q = (rest: string) => `{ "db": "d", "collection": "c", ${rest} }`;
+
+    it('a bad operator: the operator, with the engine\'s message', () => {
+      const [[where, message]] = problems(q('"find": { "a": 1, "b": { "$gt": 1, "$in": 3 } }'));
+      assert.equal(where, '"$in": 3');
+      assert.match(message, /"\$in" for "b" needs an array of values/);
+      const [[unknown, m2]] = problems(q('"count": { "rank": { "$near": 1 } }'));
+      assert.equal(unknown, '"rank": { "$near": 1 }');
+      assert.match(m2, /Unknown query operator "\$near".*Supported operators: \$eq/);
+    });
+
+    it('inside $or: the item\'s condition; $options beside its $regex is not blamed for it', () => {
+      const [[where, message]] = problems(q('"find": { "$or": [{ "a": 1 }, { "tags": { "$size": -1 } }] }'));
+      assert.equal(where, '"tags": { "$size": -1 }');
+      assert.match(message, /"\$size" for "tags" needs a non-negative integer/);
+      const [[regex, m2]] = problems(q('"find": { "name": { "$regex": "(", "$options": "i" } }'));
+      assert.equal(regex, '"$regex": "("');
+      assert.match(m2, /not a valid regular expression/);
+      assert.deepEqual(problems(q('"find": { "name": { "$regex": "^a", "$options": "i" } }')), []);
+      const [[options]] = problems(q('"find": { "name": { "$options": "i", "$eq": "x" } }'));
+      assert.equal(options, '"$options": "i"');
+    });
+
+    it('sort and projection: what the engine accepts ("asc" too), and the entry it refuses', () => {
+      assert.deepEqual(problems(q('"find": {}, "sort": { "a": "asc", "b": -1 }, "projection": { "a": 1, "b.c": 1 }')), []);
+      const [[sort]] = problems(q('"find": {}, "sort": { "a": 1, "b": "up" }'));
+      assert.equal(sort, '"b": "up"');
+      const [[projection, message]] = problems(q('"find": {}, "projection": { "a": 1, "b": 2 }'));
+      assert.equal(projection, '"b": 2');
+      assert.match(message, /use 1 \(include\) or 0 \(exclude\)/);
+    });
+
+    it('the change of an update: the operator or field the engine refuses; a merge is fine', () => {
+      assert.deepEqual(problems(q('"update": {}, "with": { "stale": true, "n": 2 }')), []);
+      assert.deepEqual(problems(q('"update": {}, "with": { "$set": { "a.b": 1 }, "$inc": { "n": 1 }, "$push": { "tags": "x" } }')), []);
+      const [[id, m1]] = problems(q('"update": {}, "with": { "$set": { "title": "x", "_id": "y" } }'));
+      assert.equal(id, '"_id": "y"');
+      assert.match(m1, /"_id" is managed by the database/);
+      const [[inc]] = problems(q('"update": {}, "with": { "$inc": { "n": "one" } }'));
+      assert.equal(inc, '"n": "one"');
+      const [[op, m3]] = problems(q('"update": {}, "with": { "$bogus": { "a": 1 } }'));
+      assert.equal(op, '"$bogus": { "a": 1 }');
+      assert.match(m3, /Unknown update operator "\$bogus"/);
+      const [[mixed, m4]] = problems(q('"update": {}, "with": { "$set": { "a": 1 }, "b": 2 }'));
+      assert.equal(mixed, '{ "$set": { "a": 1 }, "b": 2 }');
+      assert.match(m4, /mixes operators/);
+    });
   });
 });

@@ -8,9 +8,12 @@
  * `find`, `count`, `update` and `delete` holds the filter; `find` takes `sort`, `skip`, `limit`
  * and `projection`; `update` takes `with` (the change). Parsing keeps each query's place in the
  * text (for the CodeLens above it and for "the query under the cursor") and reports every
- * problem with its place, so one bad query never hides the others. No VS Code dependency.
+ * problem with its place, so one bad query never hides the others. The filter, sort, projection
+ * and change are checked by the engine's own code (./query-check). No VS Code dependency.
  */
 import { getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import type { FindOptions } from '../../engine';
+import { checkChange, checkFilter, checkProjection, checkSort, type CheckProblem } from './query-check';
 
 export type QueryKind = 'find' | 'count' | 'update' | 'delete';
 
@@ -22,7 +25,7 @@ export interface FileQuery {
   kind: QueryKind;
   /** The filter (the value of `find`, `count`, `update` or `delete`). */
   filter: Record<string, unknown>;
-  sort?: Record<string, 1 | -1>;
+  sort?: FindOptions['sort'];
   skip?: number;
   limit?: number;
   projection?: Record<string, unknown>;
@@ -121,7 +124,14 @@ function readQuery(node: Node): QueryEntry {
     }
     return getNodeValue(p.value) as Record<string, unknown>;
   };
+  /** Reports what the engine finds wrong with the part `name` of the query. */
+  const engineCheck = (name: string, check: (node: Node) => CheckProblem | undefined): void => {
+    const p = props.get(name);
+    const problem = p && p.value.type === 'object' ? check(p.value) : undefined;
+    if (problem) at(problem.node, problem.message);
+  };
   const filter = kind ? object(kind) : undefined;
+  if (kind && filter) engineCheck(kind, checkFilter);
   const query: Partial<FileQuery> = {};
   if (kind) {
     for (const name of FIND_ONLY) if (kind !== 'find' && props.has(name)) at(props.get(name)!.key, `"${name}" goes with "find" only.`);
@@ -130,10 +140,8 @@ function readQuery(node: Node): QueryEntry {
   }
   const sort = object('sort');
   if (sort) {
-    for (const [field, dir] of Object.entries(sort)) {
-      if (dir !== 1 && dir !== -1) at(props.get('sort')!.value, `sort: "${field}" must be 1 (ascending) or -1 (descending).`);
-    }
-    query.sort = sort as Record<string, 1 | -1>;
+    engineCheck('sort', checkSort);
+    query.sort = sort as FindOptions['sort'];
   }
   for (const name of ['skip', 'limit'] as const) {
     const p = props.get(name);
@@ -143,9 +151,15 @@ function readQuery(node: Node): QueryEntry {
     else query[name] = v;
   }
   const projection = object('projection');
-  if (projection) query.projection = projection;
+  if (projection) {
+    engineCheck('projection', checkProjection);
+    query.projection = projection;
+  }
   const change = object('with');
-  if (change) query.with = change;
+  if (change) {
+    engineCheck('with', checkChange);
+    query.with = change;
+  }
   const ok = problems.length === 0 && db !== undefined && collection !== undefined && kind !== undefined && filter !== undefined;
   return {
     offset: node.offset,
