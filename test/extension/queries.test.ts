@@ -151,4 +151,63 @@ describe('extension: query files (*.wjq)', function () {
     assert.equal(r.outcome.kind === 'find' && r.outcome.documents.length, 9);
     assert.deepEqual(failures, []);
   });
+
+  describe('editing help from the engine itself', () => {
+    /** An untitled query file with `|` as the cursor; resolves with it and the cursor's position. */
+    async function untitled(textWithCursor: string): Promise<{ doc: vscode.TextDocument; at: vscode.Position }> {
+      const offset = textWithCursor.indexOf('|');
+      const doc = await vscode.workspace.openTextDocument({ language: 'wisejson-query', content: textWithCursor.replace('|', '') });
+      return { doc, at: doc.positionAt(offset) };
+    }
+    async function complete(textWithCursor: string): Promise<Map<string, vscode.CompletionItem>> {
+      const { doc, at } = await untitled(textWithCursor);
+      const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', doc.uri, at);
+      return new Map(list.items.map((i) => [typeof i.label === 'string' ? i.label : i.label.label, i]));
+    }
+    const text = (v: string | vscode.SnippetString | undefined) => (typeof v === 'string' ? v : v?.value);
+
+    it('completes db and collection names as JSON strings', async () => {
+      const dbs = await complete('{ "db": "|", "collection": "tasks", "find": {} }');
+      assert.equal(text(dbs.get(DB)?.insertText), JSON.stringify(DB));
+      const collections = await complete(`{ "db": "${DB}", "collection": |, "find": {} }`);
+      assert.equal(text(collections.get('tasks')?.insertText), '"tasks"');
+    });
+
+    it('completes field paths from a sample of the collection (refreshed when it changes), and operators', async () => {
+      const fields = await complete(`{ "db": "${DB}", "collection": "tasks", "find": { | } }`);
+      for (const f of ['_id', 'title', 'rank', 'done', '$or']) assert.ok(fields.has(f), `${f} is offered: ${[...fields.keys()].join(', ')}`);
+      assert.equal(fields.get('rank')!.detail, 'number');
+      assert.equal(text(fields.get('rank')!.insertText), '"rank": ');
+      assert.ok(!fields.has('priority'));
+      const tasks = await database.db.collection('tasks');
+      await tasks.insert({ title: 'new', priority: { level: 2 } });
+      await waitFor('the new field in the completion', async () => (await complete(`{ "db": "${DB}", "collection": "tasks", "find": { | } }`)).has('priority.level'));
+      const operators = await complete(`{ "db": "${DB}", "collection": "tasks", "find": { "rank": { "$|": 1 } } }`);
+      assert.ok(operators.has('$gte') && operators.has('$elemMatch') && !operators.has('$set'));
+      assert.equal(text(operators.get('$gte')!.insertText), '"$gte"', 'the colon is there already');
+      const change = await complete(`{ "db": "${DB}", "collection": "tasks", "update": {}, "with": { | } }`);
+      assert.ok(change.has('$set') && change.has('$currentDate') && !change.has('$gte'));
+    });
+
+    it('hover text for operators', async () => {
+      const doc = await vscode.workspace.openTextDocument(file);
+      const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', file, doc.positionAt(doc.getText().indexOf('"$set"') + 2));
+      const all = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+      assert.match(all, /\*\*\$set\*\* — Sets fields/);
+    });
+
+    it('marks what the engine refuses, where it is, as you type', async () => {
+      const { doc } = await untitled(`{ "db": "${DB}", "collection": "tasks", "find": { "rank": { "$gt": 1, "$in": 3 } } }|`);
+      const [problem] = await waitFor('the diagnostic', () => {
+        const d = vscode.languages.getDiagnostics(doc.uri).filter((x) => x.source === 'WiseJSON');
+        return d.length > 0 ? d : undefined;
+      });
+      assert.equal(doc.getText(problem.range), '"$in": 3');
+      assert.match(problem.message, /"\$in" for "rank" needs an array of values/);
+      const edit = new vscode.WorkspaceEdit();
+      edit.replace(doc.uri, problem.range, '"$in": [3]');
+      assert.ok(await vscode.workspace.applyEdit(edit));
+      await waitFor('the diagnostic to go', () => vscode.languages.getDiagnostics(doc.uri).filter((x) => x.source === 'WiseJSON').length === 0);
+    });
+  });
 });

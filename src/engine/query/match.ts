@@ -33,8 +33,8 @@ type Test = (target: unknown) => boolean;
  */
 type Access = (target: unknown, pred: Pred) => boolean;
 
-/** Every field-level operator, for error messages. */
-const FIELD_OPERATORS = [
+/** Every field-level operator, for error messages (and the query editor's completion). */
+export const FIELD_OPERATORS = [
   '$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$regex', '$options',
   '$not', '$elemMatch', '$size', '$all', '$type', '$mod', '$and', '$or', '$nor',
 ] as const;

@@ -25,7 +25,8 @@ import { compileSort } from './sort';
 /** A plain JSON document. */
 export type Doc = Record<string, unknown>;
 
-const UPDATE_OPERATORS = [
+/** Every update operator (also offered by the query editor's completion). */
+export const UPDATE_OPERATORS = [
   '$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$push', '$pull', '$pullAll', '$addToSet', '$pop', '$currentDate',
 ] as const;
 type UpdateOperator = (typeof UPDATE_OPERATORS)[number];

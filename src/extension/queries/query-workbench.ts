@@ -9,6 +9,9 @@ import * as vscode from 'vscode';
 import type { DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
 import { CommandError, resolveCollection } from '../commands/targets';
 import type { CommandRegistrar } from '../commands/register-command';
+import { FIELD_OPERATORS } from '../../engine/query/match';
+import { UPDATE_OPERATORS } from '../../engine/query/update';
+import { FILTER_OPERATOR_DOCS, operatorHoverAt, sampleFields, suggestionAt, UPDATE_OPERATOR_DOCS, type SampledField, type SuggestionPlace } from './query-assist';
 import { entryAt, parseQueryFile, type FileQuery, type QueryFile } from './query-file';
 import { QueryResults } from './query-results';
 import { countTouched, describeOutcome, runQuery, type QueryOutcome } from './query-runner';
@@ -46,12 +49,14 @@ export function registerQueryWorkbench(context: vscode.ExtensionContext, command
   return workbench;
 }
 
-export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Disposable {
+export class QueryWorkbench implements vscode.CodeLensProvider, vscode.CompletionItemProvider, vscode.HoverProvider, vscode.Disposable {
   private readonly results = new QueryResults();
   private readonly diagnostics = vscode.languages.createDiagnosticCollection(QUERY_LANGUAGE);
   private readonly lensesChanged = new vscode.EventEmitter<void>();
   private readonly disposables: vscode.Disposable[];
   private readonly parsed = new WeakMap<vscode.TextDocument, { version: number; file: QueryFile }>();
+  /** Field samples per collection (`<database id>\0<collection>`), dropped when it changes. */
+  private readonly samples = new Map<string, Promise<{ fields: SampledField[]; sampled: number }>>();
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
 
   constructor(private readonly registry: DatabaseRegistry) {
@@ -59,10 +64,16 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Disposabl
     this.disposables = [
       this.results, this.diagnostics, this.lensesChanged,
       vscode.languages.registerCodeLensProvider(selector, this),
+      vscode.languages.registerCompletionItemProvider(selector, this, '"', '$', '.'),
+      vscode.languages.registerHoverProvider(selector, this),
       vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
       vscode.workspace.onDidChangeTextDocument((e) => this.check(e.document)),
       vscode.workspace.onDidCloseTextDocument((d) => this.diagnostics.delete(d.uri)),
-      registry.onDidChangeDatabases(() => this.lensesChanged.fire()),
+      registry.onDidChangeDatabases(() => {
+        this.samples.clear();
+        this.lensesChanged.fire();
+      }),
+      registry.onDidChangeData((e) => this.samples.delete(`${e.database.id}\0${e.collection}`)),
     ];
     for (const d of vscode.workspace.textDocuments) this.check(d);
   }
@@ -94,6 +105,64 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Disposabl
       const title = e.query.kind === 'find' ? vscode.l10n.t('$(play) Run') : e.query.kind === 'count' ? vscode.l10n.t('$(play) Count') : e.query.kind === 'update' ? vscode.l10n.t('$(play) Update…') : vscode.l10n.t('$(play) Delete…');
       return new vscode.CodeLens(range, { title, command: 'wisejson.runQuery', arguments: [doc.uri, e.offset], tooltip: vscode.l10n.t('Run this query against {0} (Ctrl+Enter)', e.query.db) });
     });
+  }
+
+  async provideCompletionItems(doc: vscode.TextDocument, position: vscode.Position): Promise<vscode.CompletionItem[]> {
+    const text = doc.getText();
+    const place = suggestionAt(text, doc.offsetAt(position));
+    if (!place) return [];
+    const s = place.suggestion;
+    const items: vscode.CompletionItem[] = [];
+    const add = (label: string, kind: vscode.CompletionItemKind, detail?: string, documentation?: string, sortText?: string): void => {
+      const item = new vscode.CompletionItem(label, kind);
+      item.detail = detail;
+      if (documentation) item.documentation = new vscode.MarkdownString(documentation);
+      item.sortText = sortText;
+      items.push(item);
+    };
+    if (s.what === 'db') {
+      const own = vscode.workspace.getWorkspaceFolder(doc.uri);
+      for (const d of this.registry.list()) if (!own || d.folder === own) add(d.setting, vscode.CompletionItemKind.Folder, d.folder.name);
+    } else if (s.what === 'collection') {
+      const database = s.db === undefined ? undefined : this.tryDatabaseOf(doc.uri, s.db);
+      for (const name of database ? await database.db.getCollectionNames() : []) add(name, vscode.CompletionItemKind.Class, database!.label);
+    } else if (s.what === 'filter-operator') {
+      for (const op of FIELD_OPERATORS) add(op, vscode.CompletionItemKind.Operator, undefined, FILTER_OPERATOR_DOCS[op]);
+    } else {
+      if (s.what === 'update-operator') for (const op of UPDATE_OPERATORS) add(op, vscode.CompletionItemKind.Operator, undefined, UPDATE_OPERATOR_DOCS[op], `0${op}`);
+      const sample = await this.fieldsOf(doc.uri, s.db, s.collection);
+      sample?.fields.forEach((f, i) => add(f.path, vscode.CompletionItemKind.Field, f.types.join(' | '), vscode.l10n.t('In {0} of {1} sampled documents.', f.count, sample.sampled), `1${String(i).padStart(5, '0')}`));
+      if (s.what === 'field' && s.logical) for (const op of ['$and', '$or', '$nor'] as const) add(op, vscode.CompletionItemKind.Operator, undefined, FILTER_OPERATOR_DOCS[op], `2${op}`);
+    }
+    for (const item of items) quote(item, place, doc, text);
+    return items;
+  }
+
+  provideHover(doc: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
+    const hover = operatorHoverAt(doc.getText(), doc.offsetAt(position));
+    return hover && new vscode.Hover(new vscode.MarkdownString(hover.text), new vscode.Range(doc.positionAt(hover.offset), doc.positionAt(hover.offset + hover.length)));
+  }
+
+  /** The field paths of a sample of the query's collection (cached until the collection changes). */
+  private async fieldsOf(uri: vscode.Uri, db: string | undefined, collection: string | undefined): Promise<{ fields: SampledField[]; sampled: number } | undefined> {
+    const database = db === undefined ? undefined : this.tryDatabaseOf(uri, db);
+    if (!database || collection === undefined || !(await database.db.getCollectionNames()).includes(collection)) return undefined;
+    const key = `${database.id}\0${collection}`;
+    let sample = this.samples.get(key);
+    if (!sample) {
+      sample = database.db.collection(collection).then((c) => sampleFields(c));
+      this.samples.set(key, sample);
+      sample.catch(() => this.samples.delete(key));
+    }
+    return sample;
+  }
+
+  private tryDatabaseOf(uri: vscode.Uri, db: string): OpenDatabase | undefined {
+    try {
+      return this.databaseOf(uri, db);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -158,6 +227,19 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Disposabl
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/**
+ * A completion's text as JSON: `"label"` for a value, `"label": ` for a new key (only the quoted
+ * name when the key's colon is already there), replacing the string being typed.
+ */
+function quote(item: vscode.CompletionItem, place: SuggestionPlace, doc: vscode.TextDocument, text: string): void {
+  const label = typeof item.label === 'string' ? item.label : item.label.label;
+  const end = place.replace ? place.replace.offset + place.replace.length : undefined;
+  const colon = end !== undefined && /^\s*:/.test(text.slice(end));
+  item.insertText = JSON.stringify(label) + (place.isKey && !colon ? ': ' : '');
+  item.filterText = JSON.stringify(label);
+  if (place.replace) item.range = new vscode.Range(doc.positionAt(place.replace.offset), doc.positionAt(place.replace.offset + place.replace.length));
 }
 
 /**

@@ -1,0 +1,83 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { WiseJSON } from '../../src/engine';
+import { FIELD_OPERATORS } from '../../src/engine/query/match';
+import { UPDATE_OPERATORS } from '../../src/engine/query/update';
+import { FILTER_OPERATOR_DOCS, operatorHoverAt, sampleFields, suggestionAt, UPDATE_OPERATOR_DOCS } from '../../src/extension/queries/query-assist';
+
+/** suggestionAt for a text whose cursor is written `|`. */
+function at(textWithCursor: string) {
+  const offset = textWithCursor.indexOf('|');
+  const text = textWithCursor.slice(0, offset) + textWithCursor.slice(offset + 1);
+  const place = suggestionAt(text, offset);
+  return place && { ...place.suggestion, isKey: place.isKey, replacing: place.replace && text.slice(place.replace.offset, place.replace.offset + place.replace.length) };
+}
+
+const Q = (inner: string) => `[\n  { "db": ".wisejson", "collection": "tasks", ${inner} }\n]`;
+
+describe('query files: completion places, operator hovers, field samples', () => {
+  it('offers db and collection names as values, with the string being typed replaced', () => {
+    assert.deepEqual(at('[ { "db": "|" } ]'), { what: 'db', isKey: false, replacing: '""' });
+    assert.deepEqual(at('{ "db": ".wi|" }'), { what: 'db', isKey: false, replacing: '".wi"' });
+    assert.deepEqual(at('[ { "db": "data", "collection": | } ]'), { what: 'collection', db: 'data', isKey: false, replacing: undefined });
+    // The query's own keys are the JSON schema's to offer.
+    assert.equal(at('[ { "db": "data", "| } ]'), undefined);
+  });
+
+  it('offers fields (and $and/$or/$nor) at a filter key, operators in a field\'s condition, through $or items', () => {
+    assert.deepEqual(at(Q('"find": { "|" }')), { what: 'field', db: '.wisejson', collection: 'tasks', logical: true, isKey: true, replacing: '""' });
+    assert.deepEqual(at(Q('"count": { | }')), { what: 'field', db: '.wisejson', collection: 'tasks', logical: true, isKey: true, replacing: undefined });
+    assert.deepEqual(at(Q('"find": { "age": { "$g|": 1 } }')), { what: 'filter-operator', isKey: true, replacing: '"$g"' });
+    assert.deepEqual(at(Q('"find": { "$or": [{ "a": 1 }, { | }] }'))?.what, 'field');
+    assert.deepEqual(at(Q('"find": { "$or": [{ "a": { | } }] }'))?.what, 'filter-operator');
+    assert.deepEqual(at(Q('"find": { "a": { "$not": { | } } }'))?.what, 'filter-operator');
+    assert.equal(at(Q('"find": { "a": { "$in": [ | ] } }')), undefined);
+  });
+
+  it('offers fields in sort and projection, update operators at the top of "with", fields inside an operator', () => {
+    assert.deepEqual(at(Q('"find": {}, "sort": { | }')), { what: 'field', db: '.wisejson', collection: 'tasks', logical: false, isKey: true, replacing: undefined });
+    assert.equal(at(Q('"find": {}, "projection": { | }'))?.what, 'field');
+    assert.deepEqual(at(Q('"update": {}, "with": { | }')), { what: 'update-operator', db: '.wisejson', collection: 'tasks', isKey: true, replacing: undefined });
+    assert.equal(at(Q('"update": {}, "with": { "$set": { | } }'))?.what, 'field');
+    assert.equal(at('{ "db": "d", "collection": "c", "update": {}, "with": { "$inc": { | } } }')?.what, 'field');
+  });
+
+  it('hovers: each operator of the engine has its text; a filter\'s and a change\'s operators are told apart', () => {
+    assert.deepEqual(Object.keys(FILTER_OPERATOR_DOCS).sort(), [...FIELD_OPERATORS].sort());
+    assert.deepEqual(Object.keys(UPDATE_OPERATOR_DOCS).sort(), [...UPDATE_OPERATORS].sort());
+    const text = Q('"update": { "n": { "$gte": 2 } }, "with": { "$inc": { "n": 1 } }');
+    const gte = operatorHoverAt(text, text.indexOf('$gte') + 1)!;
+    assert.match(gte.text, /^\*\*\$gte\*\* — Greater than or equal/);
+    assert.equal(text.slice(gte.offset, gte.offset + gte.length), '"$gte"');
+    assert.match(operatorHoverAt(text, text.indexOf('$inc') + 2)!.text, /^\*\*\$inc\*\* — Adds to numbers/);
+    assert.equal(operatorHoverAt(text, text.indexOf('"n"') + 1), undefined);
+    assert.equal(operatorHoverAt(Q('"find": { "$bogus": 1 }'), Q('"find": { "$bogus": 1 }').indexOf('$bogus')), undefined);
+  });
+
+  it('samples a collection\'s field paths, most common first, with their types', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wisejson-query-assist-'));
+    const db = new WiseJSON(dir);
+    try {
+      const notes = await db.collection('notes');
+      await notes.insertMany([
+        { title: 'a', meta: { by: 'ann', tags: ['x'] } },
+        { title: 'b', meta: { by: 'bob' }, rank: 2 },
+        { title: 3, meta: null },
+      ]);
+      const { fields, sampled } = await sampleFields(notes);
+      assert.equal(sampled, 3);
+      const byPath = Object.fromEntries(fields.map((f) => [f.path, f]));
+      assert.deepEqual(byPath.title, { path: 'title', count: 3, types: ['number', 'string'] });
+      assert.deepEqual(byPath['meta.by'], { path: 'meta.by', count: 2, types: ['string'] });
+      assert.deepEqual(byPath['meta.tags'], { path: 'meta.tags', count: 1, types: ['array'] });
+      assert.deepEqual(byPath.meta.types, ['null', 'object']);
+      assert.equal(fields[0].count, 3);
+      assert.ok(fields.findIndex((f) => f.path === 'rank') > fields.findIndex((f) => f.path === 'meta.by'));
+    } finally {
+      await db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
