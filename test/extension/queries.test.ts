@@ -152,6 +152,29 @@ describe('extension: query files (*.wjq)', function () {
     assert.deepEqual(failures, []);
   });
 
+  it('keeps each run in the workspace\'s history: run one again, open one as a file, bounded by the setting', async () => {
+    const api = await extensionApi();
+    const history = api._internals.queries.history;
+    const entries = history.list();
+    assert.deepEqual(entries.map((e) => [e.query.kind, e.count]), [['find', 9], ['delete', 3], ['update', 3], ['count', 3], ['find', 3]]);
+    assert.ok(entries.every((e) => e.database === database.id && e.at > Date.now() - 120_000 && e.ms >= 0));
+    const again = (await vscode.commands.executeCommand<QueryRun>('wisejson.showQueryHistory', { index: 3, action: 'run' }))!;
+    assert.deepEqual({ ...again.outcome, ms: 0 }, { kind: 'count', count: 0, ms: 0 }, 'the done tasks were deleted since');
+    assert.equal(history.list()[0].query.kind, 'count', 'the re-run is the newest entry');
+    const opened = await vscode.commands.executeCommand<vscode.Uri>('wisejson.showQueryHistory', { index: 5, action: 'open' });
+    const doc = await vscode.workspace.openTextDocument(opened);
+    assert.equal(doc.languageId, 'wisejson-query');
+    assert.deepEqual(JSON.parse(doc.getText()), { db: DB, collection: 'tasks', find: { done: false }, sort: { rank: -1 }, projection: { title: 1 }, limit: 3 });
+    const config = vscode.workspace.getConfiguration('wisejson');
+    await config.update('queries.historySize', 2, vscode.ConfigurationTarget.Global);
+    try {
+      await waitFor('the history to shrink', () => history.list().length === 2);
+    } finally {
+      await config.update('queries.historySize', undefined, vscode.ConfigurationTarget.Global);
+    }
+    assert.deepEqual(failures, []);
+  });
+
   describe('editing help from the engine itself', () => {
     /** An untitled query file with `|` as the cursor; resolves with it and the cursor's position. */
     async function untitled(textWithCursor: string): Promise<{ doc: vscode.TextDocument; at: vscode.Position }> {

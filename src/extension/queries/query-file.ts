@@ -75,6 +75,15 @@ export function parseQueryFile(text: string): QueryFile {
   return { entries, problems };
 }
 
+/** A query as the text of a query file (the inverse of {@link parseQueryFile}). */
+export function queryText(query: FileQuery): string {
+  const { db, collection, kind, filter, with: change, ...find } = query;
+  const object: Record<string, unknown> = { db, collection, [kind]: filter };
+  if (kind === 'update') object.with = change;
+  if (kind === 'find') Object.assign(object, find);
+  return JSON.stringify(object, null, 2) + '\n';
+}
+
 /** The query whose text holds `offset` (the cursor), or the nearest one before it. */
 export function entryAt(file: QueryFile, offset: number): QueryEntry | undefined {
   let best: QueryEntry | undefined;

@@ -12,11 +12,13 @@ import type { CommandRegistrar } from '../commands/register-command';
 import { FIELD_OPERATORS } from '../../engine/query/match';
 import { UPDATE_OPERATORS } from '../../engine/query/update';
 import { FILTER_OPERATOR_DOCS, operatorHoverAt, sampleFields, suggestionAt, UPDATE_OPERATOR_DOCS, type SampledField, type SuggestionPlace } from './query-assist';
-import { entryAt, parseQueryFile, type FileQuery, type QueryFile } from './query-file';
+import { entryAt, parseQueryFile, queryText, type FileQuery, type QueryFile } from './query-file';
+import { QueryHistory, type HistoryEntry } from './query-history';
 import { QueryResults } from './query-results';
 import { countTouched, describeOutcome, runQuery, type QueryOutcome } from './query-runner';
 
 export const QUERY_LANGUAGE = 'wisejson-query';
+export const HISTORY_SIZE_SETTING = 'queries.historySize';
 
 interface RunOptions {
   /** Answers the confirmation of an update or delete without asking (for other extensions and tests). */
@@ -33,20 +35,34 @@ export interface QueryRun {
 }
 
 export function registerQueryWorkbench(context: vscode.ExtensionContext, commands: CommandRegistrar, registry: DatabaseRegistry): QueryWorkbench {
-  const workbench = new QueryWorkbench(registry);
-  context.subscriptions.push(workbench);
+  const historySize = () => vscode.workspace.getConfiguration('wisejson').get<number>(HISTORY_SIZE_SETTING, 100);
+  const history = new QueryHistory(context.workspaceState, historySize());
+  const workbench = new QueryWorkbench(registry, history);
+  context.subscriptions.push(workbench, vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration(`wisejson.${HISTORY_SIZE_SETTING}`)) void history.setCapacity(historySize());
+  }));
   commands.register('wisejson.runQuery', (uri?: unknown, offset?: unknown, options?: RunOptions) => workbench.run(uri, offset, options));
   commands.register('wisejson.newQuery', async (arg?: unknown) => {
     const target = await resolveCollection(registry, arg);
     if (!target) return undefined;
-    const doc = await vscode.workspace.openTextDocument({ language: QUERY_LANGUAGE, content: newQueryText(target.database, target.name) });
-    const editor = await vscode.window.showTextDocument(doc);
+    const editor = await openQueryText(newQueryText(target.database, target.name));
     // The cursor inside the filter, ready to type.
-    const at = doc.positionAt(doc.getText().indexOf('{}') + 1);
+    const at = editor.document.positionAt(editor.document.getText().indexOf('{}') + 1);
     editor.selection = new vscode.Selection(at, at);
-    return doc.uri;
+    return editor.document.uri;
   });
+  commands.register('wisejson.showQueryHistory', (pick?: HistoryPick, options?: RunOptions) => workbench.showHistory(pick, options));
   return workbench;
+}
+
+/** A choice in the history without asking (for other extensions and tests): the entry's place, newest first. */
+interface HistoryPick {
+  index: number;
+  action: 'run' | 'open';
+}
+
+async function openQueryText(content: string): Promise<vscode.TextEditor> {
+  return vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: QUERY_LANGUAGE, content }));
 }
 
 export class QueryWorkbench implements vscode.CodeLensProvider, vscode.CompletionItemProvider, vscode.HoverProvider, vscode.Disposable {
@@ -59,7 +75,7 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
   private readonly samples = new Map<string, Promise<{ fields: SampledField[]; sampled: number }>>();
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
 
-  constructor(private readonly registry: DatabaseRegistry) {
+  constructor(private readonly registry: DatabaseRegistry, readonly history: QueryHistory) {
     const selector: vscode.DocumentSelector = { language: QUERY_LANGUAGE };
     this.disposables = [
       this.results, this.diagnostics, this.lensesChanged,
@@ -183,8 +199,11 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
       const first = entry.problems[0] ?? file.problems[0];
       throw new CommandError('bad_query', vscode.l10n.t('This query cannot run: {0} (line {1})', first?.message ?? '', doc.positionAt(first?.offset ?? entry.offset).line + 1));
     }
-    const query = entry.query;
-    const database = this.databaseOf(doc.uri, query.db);
+    return this.execute(this.databaseOf(doc.uri, entry.query.db), entry.query, options);
+  }
+
+  /** Runs `query` against `database`, asking first for an update or delete; keeps it in the history. */
+  private async execute(database: OpenDatabase, query: FileQuery, options: RunOptions): Promise<QueryRun | undefined> {
     if (query.kind === 'update' || query.kind === 'delete') {
       if (database.readOnly) throw new CommandError('read_only', vscode.l10n.t('{0} is open read-only in this untrusted workspace: trust the workspace to change it.', database.label));
       const touched = await countTouched(database.db, query);
@@ -203,7 +222,59 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
     const outcome = await runQuery(database.db, query);
     const results = await this.results.show(database.id, query.collection, outcome);
     vscode.window.setStatusBarMessage(`WiseJSON: ${query.collection} — ${describeOutcome(outcome)}`, 5000);
+    await this.history.record({ query, database: database.id, at: Date.now(), count: outcomeCount(outcome), ms: outcome.ms });
     return { database: database.id, query, outcome, results };
+  }
+
+  /**
+   * The history in a quick pick, newest first: choosing an entry runs it again (an update or
+   * delete asks again), its button opens it as a new query file.
+   */
+  async showHistory(pick?: HistoryPick, options: RunOptions = {}): Promise<QueryRun | vscode.Uri | undefined> {
+    const entries = this.history.list();
+    if (entries.length === 0) {
+      void vscode.window.showInformationMessage(vscode.l10n.t('No query has run in this workspace yet (or wisejson.queries.historySize is 0). Run one from a query file (*.wjq).'));
+      return undefined;
+    }
+    const chosen = pick ?? (await this.pickFromHistory(entries));
+    if (!chosen) return undefined;
+    const entry = entries[chosen.index];
+    if (!entry) throw new CommandError('no_history_entry', vscode.l10n.t('The history has {0} entries; there is none at {1}.', entries.length, chosen.index));
+    if (chosen.action === 'open') return (await openQueryText(queryText(entry.query))).document.uri;
+    const database = this.registry.get(entry.database);
+    if (!database) throw new CommandError('database_not_open', vscode.l10n.t('The database {0} this query ran against is not open. Open it (WiseJSON: Open Folder as Database), or open the query as a file and change its "db".', entry.database));
+    return this.execute(database, entry.query, options);
+  }
+
+  private pickFromHistory(entries: HistoryEntry[]): Promise<HistoryPick | undefined> {
+    const open: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('go-to-file'), tooltip: vscode.l10n.t('Open as Query File') };
+    const clear: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('clear-all'), tooltip: vscode.l10n.t('Clear History') };
+    const quickPick = vscode.window.createQuickPick<vscode.QuickPickItem & { index: number }>();
+    quickPick.title = vscode.l10n.t('Query History');
+    quickPick.placeholder = vscode.l10n.t('Choose a query to run it again; the button opens it as a file');
+    quickPick.buttons = [clear];
+    quickPick.matchOnDescription = true;
+    quickPick.items = entries.map((e, index) => ({
+      index,
+      label: `${e.query.kind} ${e.query.collection} ${truncate(JSON.stringify(e.query.filter), 80)}`,
+      description: this.registry.get(e.database)?.label ?? e.database,
+      detail: `${outcomeWord(e)} · ${e.ms} ms · ${new Date(e.at).toLocaleString()}`,
+      buttons: [open],
+    }));
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (value: HistoryPick | undefined) => {
+        if (done) return;
+        done = true;
+        resolve(value);
+        quickPick.dispose();
+      };
+      quickPick.onDidAccept(() => finish(quickPick.selectedItems[0] && { index: quickPick.selectedItems[0].index, action: 'run' }));
+      quickPick.onDidTriggerItemButton((e) => finish({ index: e.item.index, action: 'open' }));
+      quickPick.onDidTriggerButton(() => void this.history.clear().then(() => finish(undefined)));
+      quickPick.onDidHide(() => finish(undefined));
+      quickPick.show();
+    });
   }
 
   /**
@@ -227,6 +298,20 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** The number a run is about: documents found, counted, updated or deleted. */
+function outcomeCount(o: QueryOutcome): number {
+  return o.kind === 'find' ? o.total : o.kind === 'count' ? o.count : o.kind === 'update' ? o.modified : o.deleted;
+}
+
+function outcomeWord(e: HistoryEntry): string {
+  const kind = e.query.kind;
+  return kind === 'find' ? vscode.l10n.t('{0} document(s)', e.count) : kind === 'count' ? vscode.l10n.t('count {0}', e.count) : kind === 'update' ? vscode.l10n.t('{0} updated', e.count) : vscode.l10n.t('{0} deleted', e.count);
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /**
