@@ -12,6 +12,8 @@
 //  5. Developer: Show Running Extensions: WiseJSON's activation time.
 //  6. WiseJSON: Open Sync Timeline: rows and chart in the webview; Trigger Sync adds a row live.
 //  7. The timeline in the light and high-contrast themes (the workspace's color theme setting).
+//  8. A query file: New Query on a collection, a filter written with completion, Ctrl+Enter, the
+//     results beside it, a Ctrl+click on a result's _id.
 // Figures go to stdout ([ui] …) and artifacts/ui-figures.json; screenshots to artifacts/.
 //
 // Why two folders: enabling sync on a folder queues all its documents for the server, and pushing
@@ -59,7 +61,7 @@ const EVENTS = 100_000;
 
 /**
  * A copy of the built extension (what .vscodeignore ships: package.json, package.nls*.json,
- * dist/, media/, README, CHANGELOG, LICENSE), taken when dist/ is complete and not being
+ * dist/, media/, languages/, README, CHANGELOG, LICENSE), taken when dist/ is complete and not being
  * rewritten: a build or `vsce package` running in this checkout meanwhile (it empties dist/)
  * cannot pull files from under the running extension.
  */
@@ -73,7 +75,7 @@ async function snapshotExtension(dest) {
       if (stamp() === before) {
         mkdirSync(dest, { recursive: true });
         for (const f of readdirSync(ROOT)) {
-          if (/^(package(\.nls(\..+)?)?\.json|README\.md|CHANGELOG\.md|LICENSE(\..+)?|dist|media)$/.test(f)) cpSync(path.join(ROOT, f), path.join(dest, f), { recursive: true });
+          if (/^(package(\.nls(\..+)?)?\.json|README\.md|CHANGELOG\.md|LICENSE(\..+)?|dist|media|languages)$/.test(f)) cpSync(path.join(ROOT, f), path.join(dest, f), { recursive: true });
         }
         if (stamp() === before && needed.every((f) => existsSync(path.join(dest, path.relative(ROOT, f))))) return;
       }
@@ -421,12 +423,52 @@ export async function runUiChecks(ctx) {
       ui(`screenshot: ${rel(SHOT(file))} (${theme})`);
     }
 
+    // 8. A query file: New Query on notes (the tree's context menu), a filter written with
+    //    completion (the field name offered from the collection's documents), Ctrl+Enter, the
+    //    results beside it; a Ctrl+click on a result's _id opens that document.
+    writeWorkspaceFile(seed.file);
+    await page.locator('.monaco-workbench.vs-dark').waitFor({ state: 'attached', timeout: WAIT });
+    await runCommand(page, 'View: Close All Editors');
+    await row('notes ').click({ button: 'right' });
+    await page.locator('.context-view .action-label', { hasText: /^New Query$/ }).click();
+    const queryEditor = page.locator('.editor-instance .monaco-editor', { has: page.locator('.view-lines', { hasText: '"collection": "notes",' }) }).first();
+    await queryEditor.waitFor({ state: 'visible', timeout: WAIT });
+    check('New Query opens an untitled query file for notes', (await page.locator('.tabs-container .tab.active').getAttribute('aria-label')).startsWith('Untitled'), await page.locator('.tabs-container .tab.active').getAttribute('aria-label'));
+    await page.keyboard.type(' "');
+    const suggestion = page.locator('.suggest-widget .monaco-list-row', { hasText: /^done/ });
+    await suggestion.first().waitFor({ state: 'visible', timeout: WAIT });
+    const offered = await page.locator('.suggest-widget .monaco-list-row .label-name').allInnerTexts();
+    check('completion offers the fields of notes\' documents', ['title', 'body', 'tags', 'done'].every((f) => offered.includes(f)), offered.slice(0, 8).join(', '));
+    await page.keyboard.type('don');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('false ');
+    const queryText = () => queryEditor.locator('.view-lines').innerText().then((t) => t.replace(/\u00a0/g, ' '));
+    for (let i = 0; i < 50 && !/"find": \{ "done": false ?\}/.test(await queryText()); i++) await sleep(100); // the editor renders what was typed
+    check('the accepted completion wrote the key', /"find": \{ "done": false ?\}/.test(await queryText()), (await queryText()).split('\n').find((l) => l.includes('"find"')));
+    const ran = Date.now();
+    await page.keyboard.press('Control+Enter');
+    const resultsTab = page.locator('.tabs-container .tab[data-resource-name^="notes — 9 documents in"]');
+    await resultsTab.waitFor({ state: 'visible', timeout: WAIT });
+    figures.queryResultsMs = Date.now() - ran;
+    check('Ctrl+Enter runs it: the results open beside the file, the count and time in the tab', true, `${await resultsTab.getAttribute('data-resource-name')}, ${figures.queryResultsMs} ms from the key to the tab`);
+    const resultsEditor = page.locator('.editor-instance .monaco-editor', { has: page.locator('.view-lines', { hasText: '"_id"' }) }).first();
+    await resultsEditor.locator('.detected-link').first().waitFor({ state: 'visible', timeout: WAIT });
+    await calmMouse(page);
+    await page.screenshot({ path: SHOT('query.png') });
+    ui(`screenshot: ${rel(SHOT('query.png'))}`);
+    const link = resultsEditor.locator('.detected-link').first();
+    const linkedId = JSON.parse(await link.innerText());
+    await link.click({ modifiers: ['Control'] });
+    await page.locator(`.tabs-container .tab.active[data-resource-name="${linkedId}.json"]`).waitFor({ state: 'visible', timeout: WAIT });
+    check('Ctrl+click on a result\'s _id opens the document', true, `${linkedId}.json`);
+
     const r = figures.firstPage100k;
     console.log(`[ui] first page of a 100k collection: min ${r.minMs} ms, median ${r.medianMs} ms over ${r.runs.length} expands (${r.runs.map((x) => x.ms).join(' / ')} ms; the first one is the session's first)`);
     console.log(`[ui] activation: ${figures.activation.runningExtensions} (Developer: Show Running Extensions${figures.activation.hover ? `; ${figures.activation.hover}` : ''})`);
     console.log(`[ui] status bar: ${figures.statusTexts.join(' → ')}`);
     console.log(`[ui] Trigger Sync → new success row in the timeline: ${figures.triggerSyncRowMs} ms`);
-    console.log(`[ui] figures: ${rel(SHOT('ui-figures.json'))}; screenshots: ${['tree-and-document.png', 'timeline.png', 'timeline-light.png', 'timeline-hc.png'].join(', ')}`);
+    console.log(`[ui] query file: Ctrl+Enter → results tab: ${figures.queryResultsMs} ms`);
+    console.log(`[ui] figures: ${rel(SHOT('ui-figures.json'))}; screenshots: ${['tree-and-document.png', 'timeline.png', 'timeline-light.png', 'timeline-hc.png', 'query.png'].join(', ')}`);
     ui(`all checks passed in ${((Date.now() - T0) / 1000).toFixed(1)} s`);
     return 0;
   } catch (err) {

@@ -30,6 +30,9 @@ describe('query files: completion places, operator hovers, field samples', () =>
     assert.deepEqual(at(Q('"find": { "|" }')), { what: 'field', db: '.wisejson', collection: 'tasks', logical: true, isKey: true, replacing: '""' });
     assert.deepEqual(at(Q('"count": { | }')), { what: 'field', db: '.wisejson', collection: 'tasks', logical: true, isKey: true, replacing: undefined });
     assert.deepEqual(at(Q('"find": { "age": { "$g|": 1 } }')), { what: 'filter-operator', isKey: true, replacing: '"$g"' });
+    // A quote typed without its closing one: only the word typed is replaced, the rest stays.
+    assert.deepEqual(at(Q('"find": { "do|}, "limit": 5')), { what: 'field', db: '.wisejson', collection: 'tasks', logical: true, isKey: true, replacing: '"do' });
+    assert.deepEqual(at(Q('"find": { "ti|tle": 1 }'))?.replacing, '"title"');
     assert.deepEqual(at(Q('"find": { "$or": [{ "a": 1 }, { | }] }'))?.what, 'field');
     assert.deepEqual(at(Q('"find": { "$or": [{ "a": { | } }] }'))?.what, 'filter-operator');
     assert.deepEqual(at(Q('"find": { "a": { "$not": { | } } }'))?.what, 'filter-operator');

@@ -92,9 +92,11 @@ export function suggestionAt(text: string, offset: number): SuggestionPlace | un
   const db = stringOf('db');
   const collection = stringOf('collection');
   const previous = location.previousNode;
-  // jsonc-parser gives a key being typed as a 'property' node spanning the key's string.
+  // jsonc-parser gives a key being typed as a 'property' node spanning the key's string. What is
+  // replaced ends with the word at the cursor and its closing quote: a quote typed without its
+  // closing one makes a string that runs on into the text after it, which stays.
   const replace = previous && (previous.type === 'string' || previous.type === 'property') && previous.offset <= offset && offset <= previous.offset + previous.length
-    ? { offset: previous.offset, length: previous.length } : undefined;
+    ? { offset: previous.offset, length: offset + /^[^"\s{}[\],:]*"?/.exec(text.slice(offset))![0].length - previous.offset } : undefined;
   const at = (suggestion: Suggestion, isKey: boolean): SuggestionPlace => ({ suggestion, isKey, replace });
   const [head, ...rest] = path;
   if (path.length === 1 && !location.isAtPropertyKey) {

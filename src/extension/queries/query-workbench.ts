@@ -333,5 +333,5 @@ function quote(item: vscode.CompletionItem, place: SuggestionPlace, doc: vscode.
  * file has not.
  */
 function newQueryText(database: OpenDatabase, collection: string): string {
-  return `[\n  { "db": ${JSON.stringify(database.setting)}, "collection": ${JSON.stringify(collection)}, "find": {}, "limit": 50 }\n]\n`;
+  return `[\n  {\n    "db": ${JSON.stringify(database.setting)},\n    "collection": ${JSON.stringify(collection)},\n    "find": {},\n    "limit": 50\n  }\n]\n`;
 }
