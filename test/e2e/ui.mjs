@@ -430,13 +430,25 @@ export async function runUiChecks(ctx) {
     await page.locator('.monaco-workbench.vs-dark').waitFor({ state: 'attached', timeout: WAIT });
     await runCommand(page, 'View: Close All Editors');
     await row('notes ').click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: /^New Query$/ }).click();
+    // A menu ignores a click that comes too soon after it opened (the right button's release):
+    // click again while it stays open.
+    const newQueryItem = page.locator('.context-view .action-label', { hasText: /^New Query$/ });
+    await newQueryItem.waitFor({ state: 'visible', timeout: WAIT });
+    for (let i = 0; i < 10 && (await newQueryItem.isVisible()); i++) {
+      await newQueryItem.click({ timeout: WAIT }).catch(() => {});
+      await newQueryItem.waitFor({ state: 'hidden', timeout: 1000 }).catch(() => {});
+    }
     const queryEditor = page.locator('.editor-instance .monaco-editor', { has: page.locator('.view-lines', { hasText: '"collection": "notes",' }) }).first();
     await queryEditor.waitFor({ state: 'visible', timeout: WAIT });
     check('New Query opens an untitled query file for notes', (await page.locator('.tabs-container .tab.active').getAttribute('aria-label')).startsWith('Untitled'), await page.locator('.tabs-container .tab.active').getAttribute('aria-label'));
     await page.keyboard.type(' "');
     const suggestion = page.locator('.suggest-widget .monaco-list-row', { hasText: /^done/ });
-    await suggestion.first().waitFor({ state: 'visible', timeout: WAIT });
+    // The quote opens completion (a trigger character); should the widget not show, Ctrl+Space asks.
+    if (!(await suggestion.first().waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false))) {
+      ui('completion did not open on the quote: asking with Ctrl+Space');
+      await page.keyboard.press('Control+Space');
+      await suggestion.first().waitFor({ state: 'visible', timeout: WAIT });
+    }
     const offered = await page.locator('.suggest-widget .monaco-list-row .label-name').allInnerTexts();
     check('completion offers the fields of notes\' documents', ['title', 'body', 'tags', 'done'].every((f) => offered.includes(f)), offered.slice(0, 8).join(', '));
     await page.keyboard.type('don');

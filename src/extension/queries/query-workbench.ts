@@ -1,8 +1,9 @@
 /**
  * Query files in the editor: the `wisejson-query` language (`*.wjq`), a CodeLens above each
- * query, Ctrl/Cmd+Enter for the query under the cursor, problems as diagnostics, and
- * "New Query" on a collection. Runs go to the local engine (./query-runner), offline; results
- * open beside the file (./query-results).
+ * query, Ctrl/Cmd+Enter for the query under the cursor, problems as diagnostics (./query-file,
+ * ./query-check), completion and operator hovers (./query-assist), "New Query" on a collection,
+ * and the workspace's query history (./query-history). Runs go to the local engine
+ * (./query-runner), offline; results open beside the file (./query-results).
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
