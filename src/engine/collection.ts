@@ -25,6 +25,24 @@ export interface FindOptions {
   limit?: number;
 }
 
+/** How `find` found its documents (from {@link Collection.explain}), measured where the plan is chosen. */
+export interface QueryExplain {
+  /** `id`: the `_id` lookup; `index`: an index gave the candidates; `scan`: every document was tested. */
+  plan: 'id' | 'index' | 'scan';
+  /** The indexed field used (plan `index`), else null. */
+  index: string | null;
+  /** Candidates the index gave (its entries read); 0 without an index. */
+  keysExamined: number;
+  /** Documents tested against the filter (0 when the index answered the query exactly). */
+  docsExamined: number;
+  /** Documents returned (after sort, skip and limit). */
+  returned: number;
+  /** Fields of the filter an index could serve (equality, `$in` or a range) that have none. */
+  indexable: string[];
+  /** Milliseconds, from the call to the documents (after sort, skip, limit and projection). */
+  ms: number;
+}
+
 export interface PageOptions {
   /** The `next` of the previous page; null or absent for the first page. */
   after?: string | null;
@@ -347,25 +365,42 @@ export class Collection {
    * projected, sorted, skipped and limited. Uses an index when one covers a condition.
    */
   async find(query?: Query<Doc>, projection?: Record<string, unknown> | null, options: FindOptions = {}): Promise<Doc[]> {
+    return (await this.findExplained(query, projection, options, null)).docs;
+  }
+
+  /**
+   * Runs `find` and says how it found the documents: by `_id`, through which index (how many
+   * candidates it gave) or by a scan, how many documents were tested and returned, how long it
+   * took, and which fields of the filter an index could serve but have none.
+   */
+  async explain(query?: Query<Doc>, projection?: Record<string, unknown> | null, options: FindOptions = {}): Promise<{ docs: Doc[]; explain: QueryExplain }> {
+    const started = performance.now();
+    const stats: SelectStats = { plan: 'scan', index: null, keysExamined: 0, docsExamined: 0 };
+    const { docs, state } = await this.findExplained(query, projection, options, stats);
+    const indexable = [...indexableConditions(query).keys()].filter((f) => f !== '_id' && !state?.indexes.has(f));
+    return { docs, explain: { ...stats, returned: docs.length, indexable, ms: performance.now() - started } };
+  }
+
+  private async findExplained(query: Query<Doc> | undefined, projection: Record<string, unknown> | null | undefined, options: FindOptions, stats: SelectStats | null): Promise<{ docs: Doc[]; state: CollectionState | undefined }> {
     await this.db.init();
     const match = compileQuery(query);
     const project = projection && Object.keys(projection).length > 0 ? compileProjection(projection) : null;
     const c = this.state;
-    if (!c) return [];
+    if (!c) return { docs: [], state: c };
     const skip = options.skip ?? 0;
     const limit = options.limit ?? Infinity;
     if (!Number.isInteger(skip) || skip < 0) throw new ValidationError(`find: skip must be a non-negative integer, got ${String(options.skip)}.`);
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) throw new ValidationError(`find: limit must be a non-negative integer, got ${String(options.limit)}.`);
     let docs: Doc[];
     if (options.sort && Object.keys(options.sort).length > 0) {
-      docs = this.select(c, query, match, Date.now(), Infinity);
+      docs = this.select(c, query, match, Date.now(), Infinity, stats);
       docs.sort(compileSort(options.sort));
       docs = docs.slice(skip, skip + limit);
     } else {
-      docs = this.select(c, query, match, Date.now(), skip + limit);
+      docs = this.select(c, query, match, Date.now(), skip + limit, stats);
       if (skip > 0) docs = docs.slice(skip);
     }
-    return project ? docs.map((d) => project(d) as Doc) : docs;
+    return { docs: project ? docs.map((d) => project(d) as Doc) : docs, state: c };
   }
 
   /**
@@ -435,27 +470,36 @@ export class Collection {
   }
 
   /** Candidate documents via the most selective usable index, else a scan. */
-  private select(c: CollectionState, query: Query<Doc>, match: (d: Doc) => boolean, now: number, max: number): Doc[] {
+  /**
+   * The live documents matching `query`, at most `max`, through the `_id`, an index or a scan.
+   * With `stats`, says which and counts what it read (for {@link explain}).
+   */
+  private select(c: CollectionState, query: Query<Doc>, match: (d: Doc) => boolean, now: number, max: number, stats: SelectStats | null = null): Doc[] {
     const out: Doc[] = [];
     if (max <= 0) return out;
     let source: Iterable<Doc>;
     if (isPlainObject(query) && typeof query._id === 'string') {
       const doc = c.get(query._id); // `_id` equality needs no index
       source = doc ? [doc] : [];
+      if (stats) stats.plan = 'id';
     } else {
       const indexed = this.indexedCandidates(c, query);
+      if (stats && indexed) Object.assign(stats, { plan: 'index', index: indexed.field, keysExamined: indexed.docs.length });
       // The index answered the whole query exactly: its result is the answer.
       if (indexed && indexed.exact && c.ttlIds.size === 0) return indexed.docs.length > max ? indexed.docs.slice(0, max) : indexed.docs;
       source = indexed?.docs ?? c.values();
     }
     const ttl = c.ttlIds.size > 0 ? c.ttlIds : null;
+    let examined = 0;
     for (const doc of source) {
       if (ttl !== null && ttl.has(doc._id) && isExpired(doc, now)) {
         this.scheduleExpiry();
         continue;
       }
+      examined++;
       if (match(doc) && out.push(doc) >= max) break;
     }
+    if (stats) stats.docsExamined = examined;
     return out;
   }
 
@@ -464,7 +508,7 @@ export class Collection {
    * when the query is one condition on one field that the index answers precisely (a range or
    * equality on scalars, the field never holding several values), so no document needs checking.
    */
-  private indexedCandidates(c: CollectionState, query: Query<Doc>): { docs: Doc[]; exact: boolean } | null {
+  private indexedCandidates(c: CollectionState, query: Query<Doc>): { docs: Doc[]; exact: boolean; field: string } | null {
     if (c.indexes.size === 0 || !isPlainObject(query)) return null;
     const conditions = indexableConditions(query);
     if (conditions.size === 0) return null;
@@ -479,7 +523,7 @@ export class Collection {
     if (!best) return null;
     const { field, idx, cond } = best;
     const docs = isEqCondition(cond) ? idx.docsEqual(cond.eq) : idx.docsInRange(cond);
-    return { docs, exact: !idx.multikey && isSoleCondition(query, field, cond) };
+    return { docs, exact: !idx.multikey && isSoleCondition(query, field, cond), field };
   }
 
   // --------------------------------------------------------------------------------------
@@ -661,6 +705,9 @@ const matchAll = (): boolean => true;
 const RANGE_OPS = new Set(['$gt', '$gte', '$lt', '$lte']);
 
 /** True when `query` is exactly `cond` on `field` and nothing else (see indexedCandidates). */
+/** What {@link Collection.select} reports to `explain`. */
+type SelectStats = Pick<QueryExplain, 'plan' | 'index' | 'keysExamined' | 'docsExamined'>;
+
 function isSoleCondition(query: Record<string, unknown>, field: string, cond: Condition): boolean {
   const keys = Object.keys(query);
   if (keys.length !== 1 || keys[0] !== field) return false;

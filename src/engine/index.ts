@@ -5,7 +5,7 @@ import { WiseJSONOptions } from './options';
 export { WiseJSON } from './database';
 export type { DatabaseMeta } from './database';
 export { Collection } from './collection';
-export type { FindOptions, PageOptions, Page, UpdateResult, DeleteResult, IndexInfo, CollectionStats } from './collection';
+export type { FindOptions, PageOptions, Page, QueryExplain, UpdateResult, DeleteResult, IndexInfo, CollectionStats } from './collection';
 export { Transaction, TransactionCollection } from './transaction';
 export type { WiseJSONOptions } from './options';
 export type { UpgradeReport } from './upgrade/wisejson6-upgrade';
