@@ -5,6 +5,7 @@
 //                             first sync only (it is three quarters of the code; activation
 //                             then parses a quarter of it)
 //   dist/webview/timeline.js  the timeline webview's browser script
+//   dist/webview/grid.js      the query results grid webview's browser script
 //   dist/server.js            the sync server's CLI
 //   node esbuild.mjs [--production]   (--production: minified, no source maps)
 import * as esbuild from 'esbuild';
@@ -40,6 +41,8 @@ const builds = [
   { ...node, entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
   // Browser code of the sync timeline webview (loaded under a strict CSP: no eval, no imports).
   { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning', entryPoints: ['src/webview/timeline/main.ts'], outfile: 'dist/webview/timeline.js' },
+  // Browser code of the query results grid webview (the same CSP).
+  { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning', entryPoints: ['src/webview/grid/main.ts'], outfile: 'dist/webview/grid.js' },
 ];
 
 rmSync('dist', { recursive: true, force: true }); // no stale file (e.g. a source map) reaches a package

@@ -74,7 +74,7 @@ function compose(context: vscode.ExtensionContext) {
   registerDatabaseCommands(commands, registry, tree, view as vscode.TreeView<unknown>);
   registerDocumentCommands(commands, registry, documents);
   registerSyncCommands(commands, registry, sync);
-  const queries = registerQueryWorkbench(context, commands, registry);
+  const queries = registerQueryWorkbench(context, commands, registry, log);
 
   const storagePaths = { logs: context.logUri.fsPath, global: context.globalStorageUri.fsPath, workspace: context.storageUri?.fsPath };
   return { log, registry, keys, sync, tree, view, syncTree, syncView, statusBar, syncEventLog, timeline, documents, commands, queries, storagePaths };

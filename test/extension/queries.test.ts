@@ -88,24 +88,100 @@ describe('extension: query files (*.wjq)', function () {
     assert.deepEqual(vscode.languages.getDiagnostics(file).filter((x) => x.source !== 'WiseJSON').map((d) => d.message), []);
   });
 
-  it('runs a find: the results open beside the file with the count and time in the title; each _id links to its document', async () => {
+  /** The next message of `event` that satisfies `ok`. */
+  function next<T>(event: vscode.Event<T>, ok: (m: T) => boolean, what: string, ms = 20_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+      }, ms);
+      const sub = event((m) => {
+        if (!ok(m)) return;
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(m);
+      });
+    });
+  }
+
+  it('runs a find into the results grid beside the file: explain, columns, rows rendered by the real page, sort, open a document', async () => {
+    const grid = (await extensionApi())._internals.queries.grid;
     const doc = await vscode.workspace.openTextDocument(file);
+    const shown = next(grid.onDidPostMessage, (m) => m.type === 'show', 'the grid\'s show');
+    const rendered = next(grid.onDidReceiveMessage, (m) => m.type === 'rendered' && m.loaded === 3, 'the page rendering the rows');
     const r = (await run(offsetOf(doc, '"sort"')))!;
     assert.equal(r.outcome.kind, 'find');
     assert.equal(r.database, database.id);
-    const results = await vscode.workspace.openTextDocument(r.results);
+    const show = await shown;
+    assert.ok(show.type === 'show');
+    if (show.type !== 'show') return;
+    assert.match(show.title, /^tasks — 3 documents in \d+(\.\d)? ms$/);
+    assert.deepEqual({ ...show.explain, ms: 0 }, { plan: 'scan', index: null, keysExamined: 0, docsExamined: 12, returned: 3, indexable: ['done'], ms: 0 });
+    assert.deepEqual(show.columns, ['_id', 'title']);
+    assert.deepEqual(show.rows.map((x) => [x.id, x.cells[1].text]), [['t11', 'task 11'], ['t10', 'task 10'], ['t9', 'task 9']]);
+    await rendered;
+    const panel = r.results as vscode.WebviewPanel;
+    assert.equal(panel.title, show.title);
+    assert.ok(panel.visible && panel.viewColumn !== vscode.ViewColumn.One, 'the grid is beside the query file');
+    assert.ok(vscode.window.visibleTextEditors.some((e) => e.document.uri.toString() === file.toString()), 'the query file stays visible');
+    const html = panel.webview.html;
+    assert.match(html, /script-src 'nonce-[^']+';/);
+    assert.ok(!html.includes('unsafe-inline') && !html.includes('unsafe-eval'));
+
+    // A click on a header sorts (ascending, descending), as the page would ask.
+    const resorted = next(grid.onDidPostMessage, (m) => m.type === 'show' && m.sort?.column === 'title', 'the sorted show');
+    await grid.handle({ type: 'sort', column: 'title' });
+    const sorted = await resorted;
+    assert.ok(sorted.type === 'show' && sorted.view > show.view);
+    if (sorted.type !== 'show') return;
+    assert.deepEqual(sorted.rows.map((x) => x.id), ['t10', 't11', 't9']);
+    const more = next(grid.onDidPostMessage, (m) => m.type === 'rows', 'rows');
+    await grid.handle({ type: 'rows', view: sorted.view, offset: 1, count: 5 });
+    const rows = await more;
+    assert.deepEqual(rows.type === 'rows' && rows.rows.map((x) => x.id), ['t11', 't9']);
+
+    // A click on an _id opens the document.
+    await grid.handle({ type: 'open', id: 't9' });
+    await waitFor('the document editor', () => vscode.window.activeTextEditor?.document.uri.path === '/tasks/t9.json');
+    assert.equal(JSON.parse(vscode.window.activeTextEditor!.document.getText()).title, 'task 9');
+    assert.deepEqual(failures, []);
+  });
+
+  it('the grid\'s Open as JSON: the results as JSON text, each _id a link to its document', async () => {
+    const grid = (await extensionApi())._internals.queries.grid;
+    const uri = (await grid.current!.openJson()) as vscode.Uri;
+    const results = await vscode.workspace.openTextDocument(uri);
     assert.deepEqual(JSON.parse(results.getText()), [{ _id: 't11', title: 'task 11' }, { _id: 't10', title: 'task 10' }, { _id: 't9', title: 'task 9' }]);
-    assert.match(path.posix.basename(r.results.path), /^tasks — 3 documents in \d+(\.\d)? ms\.json$/);
+    assert.match(path.posix.basename(uri.path), /^tasks — 3 documents in \d+(\.\d)? ms\.json$/);
     assert.equal(results.languageId, 'json');
-    const visible = vscode.window.visibleTextEditors.map((e) => e.document.uri.toString());
-    assert.ok(visible.includes(r.results.toString()) && visible.includes(file.toString()), 'the results are beside the query file');
-    const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', r.results);
+    const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', uri);
     assert.equal(links.length, 3);
     assert.equal(results.getText(links[0].range), '"t11"');
     const target = links[0].target!;
     assert.equal(target.scheme, 'wisejson');
     const opened = await vscode.workspace.openTextDocument(target);
     assert.equal(JSON.parse(opened.getText()).title, 'task 11');
+  });
+
+  it('a scan of many documents offers an index; creating it runs the query again and the explain shows the index', async () => {
+    const grid = (await extensionApi())._internals.queries.grid;
+    const big = await database.db.collection('big');
+    await big.insertMany(Array.from({ length: 2000 }, (_, i) => ({ owner: `u${i % 20}`, n: i })));
+    const bigFile = await vscode.workspace.openTextDocument({ language: 'wisejson-query', content: `{ "db": "${DB}", "collection": "big", "find": { "owner": "u7" } }` });
+    const first = next(grid.onDidPostMessage, (m) => m.type === 'show' && m.title.startsWith('big'), 'the scan\'s show');
+    await vscode.commands.executeCommand('wisejson.runQuery', bigFile.uri, 5);
+    const scan = await first;
+    assert.ok(scan.type === 'show');
+    if (scan.type !== 'show') return;
+    assert.deepEqual([scan.explain.plan, scan.explain.docsExamined, scan.explain.returned, scan.explain.indexable], ['scan', 2000, 100, ['owner']]);
+    const again = next(grid.onDidPostMessage, (m) => m.type === 'show' && m.title.startsWith('big') && m.view > scan.view, 'the show after the index');
+    await grid.handle({ type: 'createIndex', field: 'owner' });
+    const indexed = await again;
+    assert.ok(indexed.type === 'show');
+    if (indexed.type !== 'show') return;
+    assert.deepEqual([indexed.explain.plan, indexed.explain.index, indexed.explain.keysExamined, indexed.explain.docsExamined, indexed.explain.returned], ['index', 'owner', 100, 0, 100]);
+    assert.deepEqual((await big.getIndexes()).map((i) => i.fieldName), ['owner']);
+    await database.db.dropCollection('big');
     assert.deepEqual(failures, []);
   });
 
@@ -116,7 +192,7 @@ describe('extension: query files (*.wjq)', function () {
     editor.selection = new vscode.Selection(at, at);
     const r = (await vscode.commands.executeCommand<QueryRun>('wisejson.runQuery'))!;
     assert.deepEqual({ ...r.outcome, ms: 0 }, { kind: 'count', count: 3, ms: 0 });
-    assert.deepEqual(JSON.parse((await vscode.workspace.openTextDocument(r.results)).getText()), { count: 3 });
+    assert.deepEqual(JSON.parse((await vscode.workspace.openTextDocument(r.results as vscode.Uri)).getText()), { count: 3 });
   });
 
   it('an update and a delete, confirmed, each change every match in one commit', async () => {
@@ -156,12 +232,12 @@ describe('extension: query files (*.wjq)', function () {
     const api = await extensionApi();
     const history = api._internals.queries.history;
     const entries = history.list();
-    assert.deepEqual(entries.map((e) => [e.query.kind, e.count]), [['find', 9], ['delete', 3], ['update', 3], ['count', 3], ['find', 3]]);
+    assert.deepEqual(entries.map((e) => [e.query.kind, e.count]), [['find', 9], ['delete', 3], ['update', 3], ['count', 3], ['find', 100], ['find', 100], ['find', 3]]);
     assert.ok(entries.every((e) => e.database === database.id && e.at > Date.now() - 120_000 && e.ms >= 0));
     const again = (await vscode.commands.executeCommand<QueryRun>('wisejson.showQueryHistory', { index: 3, action: 'run' }))!;
     assert.deepEqual({ ...again.outcome, ms: 0 }, { kind: 'count', count: 0, ms: 0 }, 'the done tasks were deleted since');
     assert.equal(history.list()[0].query.kind, 'count', 'the re-run is the newest entry');
-    const opened = await vscode.commands.executeCommand<vscode.Uri>('wisejson.showQueryHistory', { index: 5, action: 'open' });
+    const opened = await vscode.commands.executeCommand<vscode.Uri>('wisejson.showQueryHistory', { index: 7, action: 'open' });
     const doc = await vscode.workspace.openTextDocument(opened);
     assert.equal(doc.languageId, 'wisejson-query');
     assert.deepEqual(JSON.parse(doc.getText()), { db: DB, collection: 'tasks', find: { done: false }, sort: { rank: -1 }, projection: { title: 1 }, limit: 3 });

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { documentUri, escapeSegment } from '../documents/document-uri';
-import { describeOutcome, type QueryOutcome } from './query-runner';
+import { outcomeJson, type QueryOutcome } from './query-runner';
 
 export const RESULTS_SCHEME = 'wisejson-results';
 
@@ -33,8 +33,9 @@ export class QueryResults implements vscode.TextDocumentContentProvider, vscode.
   /** Opens the outcome of a run beside the active editor; resolves with the results document's URI. */
   async show(databaseId: string, collection: string, outcome: QueryOutcome): Promise<vscode.Uri> {
     const n = ++this.run;
-    const uri = vscode.Uri.from({ scheme: RESULTS_SCHEME, path: `/${n}/${escapeSegment(collection)} — ${describeOutcome(outcome)}.json` });
-    this.runs.set(uri.path, { databaseId, collection, text: resultText(outcome) });
+    const { text, summary } = outcomeJson(outcome);
+    const uri = vscode.Uri.from({ scheme: RESULTS_SCHEME, path: `/${n}/${escapeSegment(collection)} — ${summary}.json` });
+    this.runs.set(uri.path, { databaseId, collection, text });
     for (const key of this.runs.keys()) {
       if (this.runs.size <= KEPT_RUNS) break;
       this.runs.delete(key);
@@ -69,18 +70,5 @@ export class QueryResults implements vscode.TextDocumentContentProvider, vscode.
 
   dispose(): void {
     for (const d of this.disposables) d.dispose();
-  }
-}
-
-function resultText(o: QueryOutcome): string {
-  switch (o.kind) {
-    case 'find':
-      return JSON.stringify(o.documents, null, 2) + '\n';
-    case 'count':
-      return JSON.stringify({ count: o.count }, null, 2) + '\n';
-    case 'update':
-      return JSON.stringify({ matched: o.matched, modified: o.modified }, null, 2) + '\n';
-    case 'delete':
-      return JSON.stringify({ deleted: o.deleted }, null, 2) + '\n';
   }
 }

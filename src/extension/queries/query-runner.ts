@@ -3,15 +3,15 @@
  * `count`, `updateMany` and `deleteMany` (each write one atomic commit). No VS Code dependency:
  * the extension asks for confirmation between {@link countTouched} and {@link runQuery}.
  */
-import type { Doc, WiseJSON } from '../../engine';
+import type { Doc, QueryExplain, WiseJSON } from '../../engine';
 import { WiseJSONError } from '../../engine';
 import type { FileQuery } from './query-file';
 
-/** At most this many documents of a `find` without a smaller `limit` are shown. */
+/** The JSON view of a `find` shows at most this many documents (the grid shows them all). */
 export const SHOWN_DOCUMENTS = 1000;
 
 export type QueryOutcome =
-  | { kind: 'find'; documents: Doc[]; /** All documents the query selects (more than shown when capped). */ total: number; ms: number }
+  | { kind: 'find'; documents: Doc[]; /** How the engine found them. */ explain: QueryExplain; ms: number }
   | { kind: 'count'; count: number; ms: number }
   | { kind: 'update'; matched: number; modified: number; ms: number }
   | { kind: 'delete'; deleted: number; ms: number };
@@ -37,19 +37,15 @@ export async function countTouched(db: WiseJSON, query: FileQuery): Promise<numb
   return (await collectionOf(db, query)).count(query.filter);
 }
 
-/** Runs `query`; a `find` returns at most {@link SHOWN_DOCUMENTS} documents and the total. */
+/** Runs `query`; a `find` says how the engine found its documents (`explain`). */
 export async function runQuery(db: WiseJSON, query: FileQuery): Promise<QueryOutcome> {
   const coll = await collectionOf(db, query);
   const started = performance.now();
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
   switch (query.kind) {
     case 'find': {
-      const skip = query.skip ?? 0;
-      const wanted = query.limit ?? Infinity;
-      const documents = await coll.find(query.filter, query.projection ?? null, { sort: query.sort, skip, limit: Math.min(wanted, SHOWN_DOCUMENTS) });
-      const capped = documents.length === SHOWN_DOCUMENTS && wanted > SHOWN_DOCUMENTS;
-      const total = capped ? Math.min(Math.max(0, (await coll.count(query.filter)) - skip), wanted) : documents.length;
-      return { kind: 'find', documents, total, ms: ms() };
+      const { docs, explain } = await coll.explain(query.filter, query.projection ?? null, { sort: query.sort, skip: query.skip, limit: query.limit });
+      return { kind: 'find', documents: docs, explain, ms: ms() };
     }
     case 'count':
       return { kind: 'count', count: await coll.count(query.filter), ms: ms() };
@@ -62,17 +58,41 @@ export async function runQuery(db: WiseJSON, query: FileQuery): Promise<QueryOut
   }
 }
 
-/** A one-line summary: "12 documents in 3.1 ms", "first 1000 of 12345 documents in 40 ms", … */
+/** A one-line summary: "12 documents in 3.1 ms", "3 documents deleted in 4 ms", … */
 export function describeOutcome(o: QueryOutcome): string {
-  const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
   switch (o.kind) {
     case 'find':
-      return `${o.total > o.documents.length ? `first ${o.documents.length} of ${o.total} documents` : n(o.documents.length, 'document', 'documents')} in ${o.ms} ms`;
+      return `${plural(o.documents.length, 'document', 'documents')} in ${o.ms} ms`;
     case 'count':
       return `count ${o.count} in ${o.ms} ms`;
     case 'update':
-      return `${n(o.modified, 'document', 'documents')} updated (${o.matched} matched) in ${o.ms} ms`;
+      return `${plural(o.modified, 'document', 'documents')} updated (${o.matched} matched) in ${o.ms} ms`;
     case 'delete':
-      return `${n(o.deleted, 'document', 'documents')} deleted in ${o.ms} ms`;
+      return `${plural(o.deleted, 'document', 'documents')} deleted in ${o.ms} ms`;
   }
+}
+
+/**
+ * The outcome as JSON text, with its summary: a find's documents (at most
+ * {@link SHOWN_DOCUMENTS}: "first 1000 of 12345 documents"), or the count, or what a write did.
+ */
+export function outcomeJson(o: QueryOutcome): { text: string; summary: string } {
+  const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+  switch (o.kind) {
+    case 'find': {
+      const shown = o.documents.length > SHOWN_DOCUMENTS ? o.documents.slice(0, SHOWN_DOCUMENTS) : o.documents;
+      const summary = shown.length < o.documents.length ? `first ${shown.length} of ${o.documents.length} documents in ${o.ms} ms` : describeOutcome(o);
+      return { text: json(shown), summary };
+    }
+    case 'count':
+      return { text: json({ count: o.count }), summary: describeOutcome(o) };
+    case 'update':
+      return { text: json({ matched: o.matched, modified: o.modified }), summary: describeOutcome(o) };
+    case 'delete':
+      return { text: json({ deleted: o.deleted }), summary: describeOutcome(o) };
+  }
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
 }

@@ -3,7 +3,8 @@
  * query, Ctrl/Cmd+Enter for the query under the cursor, problems as diagnostics (./query-file,
  * ./query-check), completion and operator hovers (./query-assist), "New Query" on a collection,
  * and the workspace's query history (./query-history). Runs go to the local engine
- * (./query-runner), offline; results open beside the file (./query-results).
+ * (./query-runner), offline; a find's results open in the grid beside the file
+ * (./results-grid), the others as JSON text (./query-results).
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -16,6 +17,8 @@ import { FILTER_OPERATOR_DOCS, operatorHoverAt, sampleFields, suggestionAt, UPDA
 import { entryAt, parseQueryFile, queryText, type FileQuery, type QueryFile } from './query-file';
 import { QueryHistory, type HistoryEntry } from './query-history';
 import { QueryResults } from './query-results';
+import { ResultSet } from './result-set';
+import { ResultsGrid } from './results-grid';
 import { countTouched, describeOutcome, runQuery, type QueryOutcome } from './query-runner';
 
 export const QUERY_LANGUAGE = 'wisejson-query';
@@ -31,14 +34,14 @@ export interface QueryRun {
   database: string;
   query: FileQuery;
   outcome: QueryOutcome;
-  /** The results document. */
-  results: vscode.Uri;
+  /** The results: the grid's panel for a find, else the JSON document. */
+  results: vscode.Uri | vscode.WebviewPanel;
 }
 
-export function registerQueryWorkbench(context: vscode.ExtensionContext, commands: CommandRegistrar, registry: DatabaseRegistry): QueryWorkbench {
+export function registerQueryWorkbench(context: vscode.ExtensionContext, commands: CommandRegistrar, registry: DatabaseRegistry, log: vscode.LogOutputChannel): QueryWorkbench {
   const historySize = () => vscode.workspace.getConfiguration('wisejson').get<number>(HISTORY_SIZE_SETTING, 100);
   const history = new QueryHistory(context.workspaceState, historySize());
-  const workbench = new QueryWorkbench(registry, history);
+  const workbench = new QueryWorkbench(registry, history, new ResultsGrid(context.extensionUri, log));
   context.subscriptions.push(workbench, vscode.workspace.onDidChangeConfiguration((e) => {
     if (e.affectsConfiguration(`wisejson.${HISTORY_SIZE_SETTING}`)) void history.setCapacity(historySize());
   }));
@@ -76,10 +79,10 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
   private readonly samples = new Map<string, Promise<{ fields: SampledField[]; sampled: number }>>();
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
 
-  constructor(private readonly registry: DatabaseRegistry, readonly history: QueryHistory) {
+  constructor(private readonly registry: DatabaseRegistry, readonly history: QueryHistory, readonly grid: ResultsGrid) {
     const selector: vscode.DocumentSelector = { language: QUERY_LANGUAGE };
     this.disposables = [
-      this.results, this.diagnostics, this.lensesChanged,
+      this.results, this.grid, this.diagnostics, this.lensesChanged,
       vscode.languages.registerCodeLensProvider(selector, this),
       vscode.languages.registerCompletionItemProvider(selector, this, '"', '$', '.'),
       vscode.languages.registerHoverProvider(selector, this),
@@ -221,7 +224,14 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
       }
     }
     const outcome = await runQuery(database.db, query);
-    const results = await this.results.show(database.id, query.collection, outcome);
+    const results = outcome.kind === 'find'
+      ? this.grid.show({
+        databaseId: database.id, collection: query.collection, title: `${query.collection} — ${describeOutcome(outcome)}`,
+        explain: outcome.explain, results: new ResultSet(outcome.documents),
+        rerun: () => this.execute(database, query, options),
+        openJson: () => this.results.show(database.id, query.collection, outcome),
+      })
+      : await this.results.show(database.id, query.collection, outcome);
     vscode.window.setStatusBarMessage(`WiseJSON: ${query.collection} — ${describeOutcome(outcome)}`, 5000);
     await this.history.record({ query, database: database.id, at: Date.now(), count: outcomeCount(outcome), ms: outcome.ms });
     return { database: database.id, query, outcome, results };
@@ -303,7 +313,7 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
 
 /** The number a run is about: documents found, counted, updated or deleted. */
 function outcomeCount(o: QueryOutcome): number {
-  return o.kind === 'find' ? o.total : o.kind === 'count' ? o.count : o.kind === 'update' ? o.modified : o.deleted;
+  return o.kind === 'find' ? o.documents.length : o.kind === 'count' ? o.count : o.kind === 'update' ? o.modified : o.deleted;
 }
 
 function outcomeWord(e: HistoryEntry): string {

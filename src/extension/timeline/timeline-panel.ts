@@ -3,7 +3,6 @@
  * the log is the model, the page (src/webview/timeline) renders it, and the two talk through
  * the typed messages of ./protocol.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import {
   EMPTY_FILTER,
@@ -16,6 +15,7 @@ import {
   type WebviewToHostMessage,
 } from './protocol';
 import type { SyncEventEntry, SyncEventLog } from './sync-event-log';
+import { pageHtml } from '../webview/page-html';
 
 export const TIMELINE_VIEW_TYPE = 'wisejson.timeline';
 
@@ -278,31 +278,11 @@ class TimelineSession implements vscode.Disposable {
 
   /** The page, with a fresh nonce each time it is set. */
   private html(): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(18).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'timeline.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'timeline.css'));
-    const csp = [
-      `default-src 'none';`,
-      `img-src ${webview.cspSource} data:;`,
-      `script-src 'nonce-${nonce}';`,
-      `style-src ${webview.cspSource};`,
-      `font-src ${webview.cspSource};`,
-    ].join(' ');
-    return `<!DOCTYPE html>
-<html lang="${escapeHtml(vscode.env.language)}">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${escapeHtml(style.toString())}">
-<title>${escapeHtml(vscode.l10n.t('WiseJSON Sync Timeline'))}</title>
-</head>
-<body>
-<main id="app" aria-busy="true"></main>
-<script nonce="${nonce}" src="${escapeHtml(script.toString())}"></script>
-</body>
-</html>`;
+    return pageHtml(this.panel.webview, {
+      script: vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'timeline.js'),
+      style: vscode.Uri.joinPath(this.extensionUri, 'media', 'timeline.css'),
+      title: vscode.l10n.t('WiseJSON Sync Timeline'),
+    });
   }
 }
 
@@ -329,10 +309,6 @@ function strings(): TimelineStrings {
     details: vscode.l10n.t('Details'),
     syncState: vscode.l10n.t('How each database syncs now'),
   };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
 
 function preview(raw: unknown): string {
