@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CommandFailure } from '../../src/extension/commands/register-command';
@@ -145,6 +146,19 @@ describe('extension: query files (*.wjq)', function () {
     await waitFor('the document editor', () => vscode.window.activeTextEditor?.document.uri.path === '/tasks/t9.json');
     assert.equal(JSON.parse(vscode.window.activeTextEditor!.document.getText()).title, 'task 9');
     assert.deepEqual(failures, []);
+  });
+
+  it('exports the grid\'s result, in its order, as CSV and JSON Lines', async () => {
+    const grid = (await extensionApi())._internals.queries.grid;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wisejson-grid-export-'));
+    try {
+      assert.equal(await grid.exportTo('csv', path.join(dir, 'tasks.csv')), 3);
+      assert.equal(fs.readFileSync(path.join(dir, 'tasks.csv'), 'utf8'), '_id,title\r\nt10,task 10\r\nt11,task 11\r\nt9,task 9\r\n', 'sorted by title, as the grid shows it');
+      await grid.exportTo('jsonl', path.join(dir, 'tasks.jsonl'));
+      assert.deepEqual(fs.readFileSync(path.join(dir, 'tasks.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)._id), ['t10', 't11', 't9']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the grid\'s Open as JSON: the results as JSON text, each _id a link to its document', async () => {

@@ -24,12 +24,17 @@ const NEEDS_QUOTES = /[",\r\n]/;
 export function toCsv(docs: readonly object[], fields?: readonly string[]): string {
   const columns = fields ? [...fields] : unionOfKeys(docs);
   if (columns.length === 0) return '';
-  const lines: string[] = [columns.map(escapeCell).join(',')];
-  for (const doc of docs) {
-    const record = doc as Record<string, unknown>;
-    lines.push(columns.map((c) => escapeCell(cellText(read(record, c)))).join(','));
-  }
-  return lines.join('\r\n');
+  return [csvHeader(columns), ...csvRows(docs, columns)].join('\r\n');
+}
+
+/** The header line of {@link toCsv} for `columns` (no line break). */
+export function csvHeader(columns: readonly string[]): string {
+  return columns.map(escapeCell).join(',');
+}
+
+/** The lines of {@link toCsv} for `docs` under `columns`, one per document (no line breaks): for writing a CSV in parts. */
+export function csvRows(docs: readonly object[], columns: readonly string[]): string[] {
+  return docs.map((doc) => columns.map((c) => escapeCell(cellText(read(doc as Record<string, unknown>, c)))).join(','));
 }
 
 function unionOfKeys(docs: readonly object[]): string[] {

@@ -33,6 +33,7 @@ export interface GridStrings {
   explainId: string;
   createIndex: string;
   openJson: string;
+  export: string;
   loading: string;
   empty: string;
   copyCell: string;
@@ -72,6 +73,7 @@ export type GridToHostMessage =
   | { type: 'copy'; text: string }
   | { type: 'createIndex'; field: string }
   | { type: 'openJson' }
+  | { type: 'export' }
   /** What the page shows now: rows `first`… (`count` of them in the DOM, `loaded` with their data). */
   | { type: 'rendered'; view: number; first: number; count: number; loaded: number };
 
@@ -85,6 +87,7 @@ export function parseGridMessage(raw: unknown): GridToHostMessage | null {
   switch (m.type) {
     case 'ready':
     case 'openJson':
+    case 'export':
       return { type: m.type };
     case 'rows':
       return isInt(m.view) && isInt(m.offset) && isInt(m.count) && m.count <= 10_000 ? { type: 'rows', view: m.view, offset: m.offset, count: m.count } : null;

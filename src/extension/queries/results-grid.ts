@@ -4,8 +4,10 @@
  * (./result-set) and sends rows as the page scrolls to them; the page never holds more than it
  * shows. Messages are typed in ./grid-protocol.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { QueryExplain } from '../../engine';
+import { EXPORT_FORMATS, exportResults, type ExportFormat } from './export-results';
 import { parseGridMessage, type GridStrings, type GridToHostMessage, type HostToGridMessage } from './grid-protocol';
 import type { ResultSet } from './result-set';
 import { pageHtml } from '../webview/page-html';
@@ -115,12 +117,65 @@ export class ResultsGrid implements vscode.Disposable {
         case 'openJson':
           await result.openJson();
           break;
+        case 'export':
+          await this.exportWithDialogs();
+          break;
         case 'rendered':
           break;
       }
     } catch (err) {
       void vscode.window.showErrorMessage(err instanceof Error ? err.message : String(err));
     }
+  }
+
+  /** Asks for a format and a file, then exports (see {@link exportTo}). */
+  private async exportWithDialogs(): Promise<void> {
+    const result = this.result;
+    if (!result) return;
+    const labels: Record<ExportFormat, string> = { json: 'JSON', jsonl: 'JSON Lines', csv: 'CSV' };
+    const pick = await vscode.window.showQuickPick(EXPORT_FORMATS.map((f) => ({ label: labels[f], format: f })), { title: vscode.l10n.t('Export {0} documents as', result.results.total) });
+    if (!pick) return;
+    const target = await vscode.window.showSaveDialog({
+      title: vscode.l10n.t('Export Query Results'),
+      defaultUri: vscode.Uri.file(path.join(path.dirname(result.databaseId), `${result.collection}-results.${pick.format}`)),
+      filters: { [labels[pick.format]]: [pick.format] },
+    });
+    if (!target) return;
+    await this.exportTo(pick.format, target.fsPath);
+  }
+
+  /**
+   * Exports the current result, in the grid's order, to `file` with a cancellable progress
+   * notification; resolves with how many documents were written (undefined when cancelled).
+   */
+  async exportTo(format: ExportFormat, file: string): Promise<number | undefined> {
+    const result = this.result;
+    if (!result) throw new Error('There are no query results to export: run a find first.');
+    const docs = result.results.documents();
+    const written = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Exporting {0} documents to {1}', docs.length, path.basename(file)), cancellable: true },
+      async (progress, token) => {
+        const abort = new AbortController();
+        const cancel = token.onCancellationRequested(() => abort.abort());
+        let last = 0;
+        try {
+          return await exportResults(docs, result.results.columns, format, file, {
+            signal: abort.signal,
+            onProgress: (n, total) => {
+              progress.report({ increment: ((n - last) / Math.max(1, total)) * 100, message: `${n} / ${total}` });
+              last = n;
+            },
+          });
+        } catch (err) {
+          if ((err as { code?: string }).code === 'EXPORT_CANCELLED') return undefined;
+          throw err;
+        } finally {
+          cancel.dispose();
+        }
+      },
+    );
+    if (written !== undefined) void vscode.window.showInformationMessage(vscode.l10n.t('Exported {0} documents to {1}.', written, file));
+    return written;
   }
 
   private sendShow(): void {
@@ -159,6 +214,7 @@ function strings(): GridStrings {
     explainId: vscode.l10n.t('By _id: {0} returned in {1} ms'),
     createIndex: vscode.l10n.t('Create index on {0}'),
     openJson: vscode.l10n.t('Open as JSON'),
+    export: vscode.l10n.t('Export…'),
     loading: vscode.l10n.t('Loading…'),
     empty: vscode.l10n.t('No documents match.'),
     copyCell: vscode.l10n.t('Copy value (Ctrl+C)'),

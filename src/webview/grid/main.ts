@@ -55,7 +55,8 @@ const createIndex = el('button', 'create-index');
 createIndex.hidden = true;
 const count = el('span', 'count');
 const openJson = el('button', 'open-json');
-toolbar.append(explainLine, createIndex, el('span', 'gap'), count, openJson);
+const exportButton = el('button', 'export');
+toolbar.append(explainLine, createIndex, el('span', 'gap'), count, openJson, exportButton);
 
 const grid = el('div', 'grid');
 grid.setAttribute('role', 'grid');
@@ -82,6 +83,7 @@ app.append(toolbar, grid, empty, valuePane);
 app.removeAttribute('aria-busy');
 
 openJson.addEventListener('click', () => post({ type: 'openJson' }));
+exportButton.addEventListener('click', () => post({ type: 'export' }));
 createIndex.addEventListener('click', () => {
   const field = createIndex.dataset.field;
   if (field) post({ type: 'createIndex', field });
@@ -112,6 +114,7 @@ function renderShow(m: ShowMessage): void {
   }
   count.textContent = fill(s.count, m.total);
   openJson.textContent = s.openJson;
+  exportButton.textContent = s.export;
   copyCell.textContent = s.copyCell;
   copyRow.textContent = s.copyRow;
   empty.textContent = s.empty;
