@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { OpenDatabase } from '../../src/extension/databases/database-registry';
-import { CollectionNode, DatabaseNode, DocumentNode, FolderNode, LoadMoreNode, TreeNode } from '../../src/extension/tree/database-tree-nodes';
+import { CollectionNode, DatabaseNode, DocumentNode, FolderNode, IndexesNode, IndexNode, LoadMoreNode, TreeNode } from '../../src/extension/tree/database-tree-nodes';
 import { addDatabase, EXTENSION_ID, extensionApi, removeDatabase, waitFor } from './helpers';
 
 /** Tree nodes are matched by kind and id: the compiled test and the bundled extension are separate copies of the classes. */
@@ -58,8 +58,9 @@ describe('extension: the Databases tree', function () {
     t.refresh(big);
     let children = await t.getChildren(big);
     assert.equal(children.filter((c) => is(c, 'document')).length, 100, 'the first page has wisejson.pageSize (100) documents');
-    const more = children.at(-1)!;
-    assert.ok(is(more, 'loadMore'), 'the last item is "Load more"');
+    const more = children.at(-2)!;
+    assert.ok(is(more, 'loadMore'), '"Load more" follows the documents');
+    assert.ok(is(children.at(-1)!, 'indexes'), 'the collection\'s Indexes come last, after "Load more"');
     const moreItem = await t.getTreeItem(more);
     assert.equal(moreItem.command?.command, 'wisejson.loadMore');
     assert.equal(await vscode.commands.executeCommand('wisejson.loadMore', more), 200);
@@ -86,7 +87,7 @@ describe('extension: the Databases tree', function () {
     const t = await tree();
     const big = await collectionNode('big');
     for (let guard = 0; guard < 200; guard++) {
-      const last = (await t.getChildren(big)).at(-1)!;
+      const last = (await t.getChildren(big)).at(-2)!;
       if (!is(last, 'loadMore')) break;
       await t.loadMore((last as LoadMoreNode).parent);
     }
@@ -139,5 +140,31 @@ describe('extension: the Databases tree', function () {
     await vscode.commands.executeCommand('wisejson.clearFilter', big);
     assert.equal((await t.getTreeItem(big)).contextValue, 'collection');
     assert.equal((await t.getChildren(big)).filter((c) => is(c, 'document')).length, 100);
+  });
+
+  it('lists a collection\'s indexes with their kind under Indexes; Create Index on it and Drop Index on an index update it', async () => {
+    const t = await tree();
+    const small = await collectionNode('small');
+    const indexes = (await t.getChildren(small)).at(-1)! as IndexesNode;
+    assert.ok(is(indexes, 'indexes'));
+    const item = await t.getTreeItem(indexes);
+    assert.deepEqual([item.label, item.description, item.contextValue], ['Indexes', '0', 'indexes']);
+    assert.deepEqual((await t.getChildren(indexes)).map((n) => n.kind), ['message'], 'no indexes: a line says so');
+    const changed: unknown[] = [];
+    const sub = t.onDidChangeTreeData((n) => changed.push(n));
+    try {
+      assert.equal(await vscode.commands.executeCommand('wisejson.createIndex', indexes, { field: 'title', unique: true }), 'title');
+      assert.equal(await vscode.commands.executeCommand('wisejson.createIndex', indexes, { field: 'n', unique: false }), 'n');
+      assert.ok(changed.includes(indexes), 'the Indexes node was refreshed');
+      const listed = (await t.getChildren(indexes)) as IndexNode[];
+      assert.deepEqual(await Promise.all(listed.map(async (n) => { const i = await t.getTreeItem(n); return [i.label, i.description, i.contextValue]; })), [['title', 'unique', 'index'], ['n', 'standard', 'index']]);
+      assert.equal((await t.getTreeItem(indexes)).description, '2');
+      assert.equal(await vscode.commands.executeCommand('wisejson.dropIndex', listed[0]), 'title');
+      assert.deepEqual(((await t.getChildren(indexes)) as IndexNode[]).map((n) => n.fieldName), ['n']);
+      assert.equal(t.getParent(listed[1]), indexes);
+      await vscode.commands.executeCommand('wisejson.dropIndex', listed[1]);
+    } finally {
+      sub.dispose();
+    }
   });
 });

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { CollectionNameError } from '../../engine';
 import { DEFAULT_DATABASE, type DatabaseRegistry } from '../databases/database-registry';
 import type { DatabaseTreeProvider } from '../tree/database-tree-provider';
-import { CollectionNode, LoadMoreNode } from '../tree/database-tree-nodes';
+import { CollectionNode, IndexNode, LoadMoreNode } from '../tree/database-tree-nodes';
 import type { CommandRegistrar } from './register-command';
 import { CommandError, resolveCollection, resolveDatabase, resolveFolder } from './targets';
 
@@ -125,6 +125,7 @@ export function registerDatabaseCommands(commands: CommandRegistrar, registry: D
       unique = pick.unique;
     }
     await coll.createIndex(field.trim(), { unique });
+    await tree.refreshIndexes(target.database, target.name);
     void vscode.window.showInformationMessage(vscode.l10n.t('Index on {0}.{1} created.', target.name, field.trim()));
     return field.trim();
   });
@@ -138,7 +139,7 @@ export function registerDatabaseCommands(commands: CommandRegistrar, registry: D
       void vscode.window.showInformationMessage(vscode.l10n.t('{0} has no index.', target.name));
       return undefined;
     }
-    let chosen = field;
+    let chosen = field ?? (arg instanceof IndexNode ? arg.fieldName : undefined);
     if (chosen === undefined) {
       const pick = await vscode.window.showQuickPick(
         indexes.map((i) => ({ label: i.fieldName, description: i.type === 'unique' ? vscode.l10n.t('unique') : vscode.l10n.t('standard') })),
@@ -148,6 +149,7 @@ export function registerDatabaseCommands(commands: CommandRegistrar, registry: D
       chosen = pick.label;
     }
     if (!(await coll.dropIndex(chosen))) throw new CommandError('no_index', vscode.l10n.t('{0} has no index on {1}.', target.name, chosen));
+    await tree.refreshIndexes(target.database, target.name);
     void vscode.window.showInformationMessage(vscode.l10n.t('Index on {0}.{1} dropped.', target.name, chosen));
     return chosen;
   });

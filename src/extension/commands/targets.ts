@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
-import { CollectionNode, DatabaseNode, DocumentNode, LoadMoreNode } from '../tree/database-tree-nodes';
+import { CollectionNode, DatabaseNode, DocumentNode, IndexesNode, IndexNode, LoadMoreNode } from '../tree/database-tree-nodes';
 
 export interface TargetRef {
   database?: string;
@@ -28,7 +28,8 @@ function isRef(arg: unknown): arg is TargetRef {
 export async function resolveDatabase(registry: DatabaseRegistry, arg: unknown): Promise<OpenDatabase | undefined> {
   if (arg instanceof DatabaseNode) return arg.database;
   if (arg instanceof CollectionNode) return arg.database;
-  if (arg instanceof DocumentNode || arg instanceof LoadMoreNode) return arg.parent.database;
+  if (arg instanceof DocumentNode || arg instanceof LoadMoreNode || arg instanceof IndexesNode) return arg.parent.database;
+  if (arg instanceof IndexNode) return arg.parent.database;
   if (isRef(arg) && typeof arg.database === 'string') {
     const d = registry.get(arg.database);
     if (!d) throw new CommandError('database_not_open', vscode.l10n.t('No open database at {0}. Open it with WiseJSON: Open Folder as Database.', arg.database));
@@ -49,7 +50,8 @@ export async function resolveDatabase(registry: DatabaseRegistry, arg: unknown):
 /** The collection a command acts on; asks for the database and the collection when needed. */
 export async function resolveCollection(registry: DatabaseRegistry, arg: unknown): Promise<{ database: OpenDatabase; name: string; node?: CollectionNode } | undefined> {
   if (arg instanceof CollectionNode) return { database: arg.database, name: arg.name, node: arg };
-  if (arg instanceof DocumentNode) return { database: arg.parent.database, name: arg.parent.name, node: arg.parent };
+  if (arg instanceof DocumentNode || arg instanceof IndexesNode) return { database: arg.parent.database, name: arg.parent.name, node: arg.parent };
+  if (arg instanceof IndexNode) return { database: arg.parent.database, name: arg.parent.parent.name, node: arg.parent.parent };
   const database = await resolveDatabase(registry, arg);
   if (!database) return undefined;
   if (isRef(arg) && typeof arg.collection === 'string') return { database, name: arg.collection };

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { Doc } from '../../engine';
 import type { OpenDatabase } from '../databases/database-registry';
 
-export type TreeNode = FolderNode | DatabaseNode | CollectionNode | DocumentNode | LoadMoreNode | MessageNode;
+export type TreeNode = FolderNode | DatabaseNode | CollectionNode | DocumentNode | LoadMoreNode | IndexesNode | IndexNode | MessageNode;
 
 export class FolderNode {
   readonly kind = 'folder';
@@ -65,6 +65,27 @@ export class LoadMoreNode {
   constructor(readonly parent: CollectionNode) {}
   get id(): string {
     return `more:${this.parent.id}`;
+  }
+}
+
+/** The indexes of a collection (after its documents and "Load more"). */
+export class IndexesNode {
+  readonly kind = 'indexes';
+  constructor(readonly parent: CollectionNode) {}
+  get id(): string {
+    return `indexes:${this.parent.id}`;
+  }
+  get database(): OpenDatabase {
+    return this.parent.database;
+  }
+}
+
+/** One index of a collection. */
+export class IndexNode {
+  readonly kind = 'index';
+  constructor(readonly parent: IndexesNode, readonly fieldName: string, readonly unique: boolean) {}
+  get id(): string {
+    return `index:${this.parent.parent.id}\u0000${this.fieldName}`;
   }
 }
 

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { CONFLICTS_COLLECTION } from '../../sync/protocol';
 import type { DataChange, DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
-import { CollectionFilter, CollectionNode, DatabaseNode, DocumentNode, documentSummary, documentTitle, FolderNode, LoadMoreNode, MessageNode, TreeNode } from './database-tree-nodes';
+import { CollectionFilter, CollectionNode, DatabaseNode, DocumentNode, documentSummary, documentTitle, FolderNode, IndexesNode, IndexNode, LoadMoreNode, MessageNode, TreeNode } from './database-tree-nodes';
 
 /** Changes arriving within this many ms are refreshed together. */
 const REFRESH_DEBOUNCE_MS = 150;
@@ -16,6 +16,7 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
   private readonly folders = new Map<string, FolderNode>();
   private readonly databases = new Map<string, DatabaseNode>();
   private readonly collections = new Map<string, CollectionNode>();
+  private readonly indexNodes = new WeakMap<CollectionNode, IndexesNode>();
   private readonly disposables: vscode.Disposable[] = [];
   private pendingNodes = new Set<TreeNode>();
   private pendingTimer: NodeJS.Timeout | undefined;
@@ -100,6 +101,7 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
     if (node instanceof FolderNode) return this.folderChildren(node);
     if (node instanceof DatabaseNode) return this.databaseChildren(node);
     if (node instanceof CollectionNode) return this.collectionChildren(node);
+    if (node instanceof IndexesNode) return this.indexChildren(node);
     return [];
   }
 
@@ -155,7 +157,27 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
     const out: TreeNode[] = [...node.documents];
     if (node.next !== null) out.push(new LoadMoreNode(node));
     if (out.length === 0) out.push(new MessageNode(node, 'empty', node.filter ? vscode.l10n.t('No document matches the filter') : vscode.l10n.t('No documents'), 'info'));
+    out.push(this.indexesOf(node));
     return out;
+  }
+
+  /** The collection's Indexes node (one per collection node, so its expansion is kept). */
+  private indexesOf(node: CollectionNode): IndexesNode {
+    let n = this.indexNodes.get(node);
+    if (!n) this.indexNodes.set(node, (n = new IndexesNode(node)));
+    return n;
+  }
+
+  private async indexChildren(node: IndexesNode): Promise<TreeNode[]> {
+    const indexes = await (await node.database.db.collection(node.parent.name)).getIndexes();
+    if (indexes.length === 0) return [new MessageNode(node, 'empty', vscode.l10n.t('No indexes: queries scan the collection'), 'info')];
+    return indexes.map((i) => new IndexNode(node, i.fieldName, i.type === 'unique'));
+  }
+
+  /** Shows a collection's indexes again (after Create Index or Drop Index in this window). */
+  async refreshIndexes(database: OpenDatabase, collection: string): Promise<void> {
+    const node = this.collections.get(collectionKey(database, collection));
+    if (node) this.changed.fire(this.indexesOf(node));
   }
 
   /** Reloads a collection's pages, as many documents as were shown before (at least a page). */
@@ -270,6 +292,26 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
       const json = JSON.stringify(node.doc, null, 2);
       item.tooltip = new vscode.MarkdownString().appendCodeblock(json.length > 2000 ? `${json.slice(0, 2000)}\n…` : json, 'json');
       item.command = { command: 'wisejson.openDocument', title: vscode.l10n.t('Open Document'), arguments: [node] };
+      return item;
+    }
+    if (node instanceof IndexesNode) {
+      const count = (await (await node.database.db.collection(node.parent.name)).getIndexes()).length;
+      const item = new vscode.TreeItem(vscode.l10n.t('Indexes'), vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = node.id;
+      item.iconPath = new vscode.ThemeIcon('list-ordered');
+      item.description = String(count);
+      item.contextValue = 'indexes';
+      return item;
+    }
+    if (node instanceof IndexNode) {
+      const item = new vscode.TreeItem(node.fieldName, vscode.TreeItemCollapsibleState.None);
+      item.id = node.id;
+      item.iconPath = new vscode.ThemeIcon(node.unique ? 'key' : 'symbol-field');
+      item.description = node.unique ? vscode.l10n.t('unique') : vscode.l10n.t('standard');
+      item.tooltip = node.unique
+        ? vscode.l10n.t('A unique index on {0}: queries on it are fast, and two documents cannot hold the same value.', node.fieldName)
+        : vscode.l10n.t('An index on {0}: equality, $in and range queries on it read only the matching documents.', node.fieldName);
+      item.contextValue = 'index';
       return item;
     }
     if (node instanceof LoadMoreNode) {
