@@ -20,6 +20,7 @@ import { QueryResults } from './query-results';
 import { ResultSet } from './result-set';
 import { ResultsGrid } from './results-grid';
 import { countTouched, describeOutcome, runQuery, type QueryOutcome } from './query-runner';
+import type { QueryExplain } from '../../engine';
 
 export const QUERY_LANGUAGE = 'wisejson-query';
 export const HISTORY_SIZE_SETTING = 'queries.historySize';
@@ -29,13 +30,17 @@ interface RunOptions {
   confirmed?: boolean;
 }
 
-/** What `wisejson.runQuery` resolves with (undefined when the user declined a write). */
+/**
+ * What `wisejson.runQuery` resolves with (undefined when the user declined a write). Small on
+ * purpose: a command's result crosses to whoever ran it (the CodeLens runs it from the window),
+ * so a find says how many documents it found, not the documents.
+ */
 export interface QueryRun {
   database: string;
   query: FileQuery;
-  outcome: QueryOutcome;
-  /** The results: the grid's panel for a find, else the JSON document. */
-  results: vscode.Uri | vscode.WebviewPanel;
+  outcome: Exclude<QueryOutcome, { kind: 'find' }> | { kind: 'find'; count: number; explain: QueryExplain; ms: number };
+  /** The JSON results document (counts and writes); a find's results are in the grid. */
+  results: vscode.Uri | undefined;
 }
 
 export function registerQueryWorkbench(context: vscode.ExtensionContext, commands: CommandRegistrar, registry: DatabaseRegistry, log: vscode.LogOutputChannel): QueryWorkbench {
@@ -225,7 +230,7 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
     }
     const outcome = await runQuery(database.db, query);
     const results = outcome.kind === 'find'
-      ? this.grid.show({
+      ? void this.grid.show({
         databaseId: database.id, collection: query.collection, title: `${query.collection} — ${describeOutcome(outcome)}`,
         explain: outcome.explain, results: new ResultSet(outcome.documents),
         rerun: () => this.execute(database, query, options),
@@ -234,7 +239,7 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
       : await this.results.show(database.id, query.collection, outcome);
     vscode.window.setStatusBarMessage(`WiseJSON: ${query.collection} — ${describeOutcome(outcome)}`, 5000);
     await this.history.record({ query, database: database.id, at: Date.now(), count: outcomeCount(outcome), ms: outcome.ms });
-    return { database: database.id, query, outcome, results };
+    return { database: database.id, query, outcome: outcome.kind === 'find' ? { kind: 'find', count: outcome.documents.length, explain: outcome.explain, ms: outcome.ms } : outcome, results };
   }
 
   /**

@@ -47,6 +47,11 @@ export class ResultsGrid implements vscode.Disposable {
     return this.result;
   }
 
+  /** The grid's panel while it is open. */
+  get openPanel(): vscode.WebviewPanel | undefined {
+    return this.panel;
+  }
+
   /** Shows `result` in the grid (opening it beside the active editor if it is closed). */
   show(result: GridResult): vscode.WebviewPanel {
     this.result = result;
@@ -54,6 +59,8 @@ export class ResultsGrid implements vscode.Disposable {
     if (!this.panel) {
       this.panel = vscode.window.createWebviewPanel(GRID_VIEW_TYPE, result.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
         enableScripts: true,
+        // Flipping between the query and its results must not reload the page (a second or more).
+        retainContextWhenHidden: true,
         localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
       });
       this.ready = false;
@@ -66,7 +73,9 @@ export class ResultsGrid implements vscode.Disposable {
       panel.webview.html = this.html(panel.webview);
     } else {
       this.panel.title = result.title;
-      this.panel.reveal(undefined, true);
+      // Beside the query file: moved out of the file's own group if it is there.
+      const fileColumn = vscode.window.activeTextEditor?.viewColumn;
+      this.panel.reveal(fileColumn !== undefined && this.panel.viewColumn === fileColumn ? vscode.ViewColumn.Beside : undefined, true);
       if (this.ready) this.sendShow();
     }
     return this.panel;

@@ -121,6 +121,7 @@ function renderShow(m: ShowMessage): void {
   empty.hidden = m.total > 0;
 
   grid.setAttribute('aria-label', m.title);
+  grid.dataset.view = String(m.view);
   grid.setAttribute('aria-rowcount', String(m.total + 1));
   grid.setAttribute('aria-colcount', String(m.columns.length));
   const template = m.columns.map((c) => `${widthOf(c)}px`).join(' ');
