@@ -145,6 +145,9 @@ function renderShow(m: ShowMessage): void {
   render();
 }
 
+/** The row elements in the page, by row index; a row on screen is kept, not rebuilt, while it stays in view. */
+const shown = new Map<number, HTMLElement>();
+
 function render(): void {
   scheduled = false;
   const m = show;
@@ -152,22 +155,55 @@ function render(): void {
   const top = grid.scrollTop;
   const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(m.total, Math.ceil((top + grid.clientHeight) / ROW_HEIGHT) + OVERSCAN);
-  const out: HTMLElement[] = [];
+  for (const [i, e] of shown) {
+    if (i < first || i >= last) {
+      e.remove();
+      shown.delete(i);
+    }
+  }
+  let loaded = 0;
+  const added: HTMLElement[] = [];
   for (let i = first; i < last; i++) {
     const row = rows.get(i);
     if (!row) request(i);
-    out.push(renderRow(m, i, row));
+    const existing = shown.get(i);
+    if (existing && (existing.hasAttribute('aria-busy') === !row)) {
+      if (row) loaded++;
+      continue;
+    }
+    const e = renderRow(m, i, row);
+    if (row) loaded++;
+    if (existing) existing.replaceWith(e);
+    else added.push(e);
+    shown.set(i, e);
   }
-  body.replaceChildren(...out);
-  const loaded = out.filter((r) => !r.hasAttribute('aria-busy')).length;
-  const key = `${m.view}:${first}:${out.length}:${loaded}`;
+  if (added.length > 0) body.append(...added);
+  const key = `${m.view}:${first}:${shown.size}:${loaded}`;
   if (key !== lastRendered) {
     lastRendered = key;
-    post({ type: 'rendered', view: m.view, first, count: out.length, loaded });
+    post({ type: 'rendered', view: m.view, first, count: shown.size, loaded });
   }
+  markActive();
+}
+
+/** The active cell's class and the grid's aria-activedescendant, on the rows in the page. */
+function markActive(): void {
   const cellId = `cell-${active.row}-${active.col}`;
-  if (document.getElementById(cellId)) grid.setAttribute('aria-activedescendant', cellId);
-  else grid.removeAttribute('aria-activedescendant');
+  const cell = document.getElementById(cellId);
+  const previous = grid.querySelector('.cell.active');
+  if (previous && previous !== cell) previous.classList.remove('active');
+  if (cell) {
+    cell.classList.add('active');
+    grid.setAttribute('aria-activedescendant', cellId);
+  } else {
+    grid.removeAttribute('aria-activedescendant');
+  }
+}
+
+/** Drops every row element (a new result or a new order). */
+function clearRows(): void {
+  for (const e of shown.values()) e.remove();
+  shown.clear();
 }
 
 function renderRow(m: ShowMessage, index: number, row: GridRow | undefined): HTMLElement {
@@ -243,23 +279,17 @@ function setActive(row: number, col: number, scroll: boolean): void {
   if (!m || m.total === 0) return;
   active = { row: Math.max(0, Math.min(m.total - 1, row)), col: Math.max(0, Math.min(m.columns.length - 1, col)) };
   if (!scroll) {
-    // In place, not a new render: the element under the pointer must stay for its click.
-    grid.querySelector('.cell.active')?.classList.remove('active');
-    const cell = document.getElementById(`cell-${active.row}-${active.col}`);
-    cell?.classList.add('active');
-    if (cell) grid.setAttribute('aria-activedescendant', cell.id);
+    markActive(); // in place: the element under the pointer must stay for its click
     return;
   }
-  if (scroll) {
-    const top = active.row * ROW_HEIGHT;
-    const headHeight = head.offsetHeight;
-    if (top < grid.scrollTop) grid.scrollTop = top;
-    else if (top + ROW_HEIGHT > grid.scrollTop + grid.clientHeight - headHeight) grid.scrollTop = top + ROW_HEIGHT - grid.clientHeight + headHeight;
-    let left = 0;
-    for (let i = 0; i < active.col; i++) left += widthOf(m.columns[i]);
-    if (left < grid.scrollLeft) grid.scrollLeft = left;
-    else if (left + widthOf(m.columns[active.col]) > grid.scrollLeft + grid.clientWidth) grid.scrollLeft = left + widthOf(m.columns[active.col]) - grid.clientWidth;
-  }
+  const top = active.row * ROW_HEIGHT;
+  const headHeight = head.offsetHeight;
+  if (top < grid.scrollTop) grid.scrollTop = top;
+  else if (top + ROW_HEIGHT > grid.scrollTop + grid.clientHeight - headHeight) grid.scrollTop = top + ROW_HEIGHT - grid.clientHeight + headHeight;
+  let left = 0;
+  for (let i = 0; i < active.col; i++) left += widthOf(m.columns[i]);
+  if (left < grid.scrollLeft) grid.scrollLeft = left;
+  else if (left + widthOf(m.columns[active.col]) > grid.scrollLeft + grid.clientWidth) grid.scrollLeft = left + widthOf(m.columns[active.col]) - grid.clientWidth;
   render();
 }
 
@@ -347,6 +377,7 @@ window.addEventListener('message', (event: MessageEvent<HostToGridMessage>) => {
     if (fresh) {
       rows.clear();
       requested.clear();
+      clearRows();
       grid.scrollTop = 0;
       valuePane.hidden = true;
     }
