@@ -43,6 +43,22 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, time
   }
 }
 
+/** The next value `event` fires that satisfies `predicate`; fails with `what` after `ms`. */
+export function nextEvent<T>(event: vscode.Event<T>, predicate: (value: T) => boolean, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error(`Timed out after ${ms} ms waiting for ${what}`));
+    }, ms);
+    const sub = event((value) => {
+      if (!predicate(value)) return;
+      clearTimeout(timer);
+      sub.dispose();
+      resolve(value);
+    });
+  });
+}
+
 /** A fresh database `<name>` in the test workspace, opened through the extension's registry. */
 export async function addDatabase(name: string): Promise<OpenDatabase> {
   const api = await extensionApi();

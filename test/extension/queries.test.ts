@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { CommandFailure } from '../../src/extension/commands/register-command';
 import type { OpenDatabase } from '../../src/extension/databases/database-registry';
 import type { QueryRun } from '../../src/extension/queries/query-workbench';
-import { addDatabase, extensionApi, removeDatabase, waitFor, workspaceFolder } from './helpers';
+import { addDatabase, extensionApi, nextEvent, removeDatabase, waitFor, workspaceFolder } from './helpers';
 
 const DB = '.wisejson-queries-test';
 
@@ -89,27 +89,11 @@ describe('extension: query files (*.wjq)', function () {
     assert.deepEqual(vscode.languages.getDiagnostics(file).filter((x) => x.source !== 'WiseJSON').map((d) => d.message), []);
   });
 
-  /** The next message of `event` that satisfies `ok`. */
-  function next<T>(event: vscode.Event<T>, ok: (m: T) => boolean, what: string, ms = 20_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        sub.dispose();
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-      }, ms);
-      const sub = event((m) => {
-        if (!ok(m)) return;
-        clearTimeout(timer);
-        sub.dispose();
-        resolve(m);
-      });
-    });
-  }
-
   it('runs a find into the results grid beside the file: explain, columns, rows rendered by the real page, sort, open a document', async () => {
     const grid = (await extensionApi())._internals.queries.grid;
     const doc = await vscode.workspace.openTextDocument(file);
-    const shown = next(grid.onDidPostMessage, (m) => m.type === 'show', 'the grid\'s show');
-    const rendered = next(grid.onDidReceiveMessage, (m) => m.type === 'rendered' && m.loaded === 3, 'the page rendering the rows');
+    const shown = nextEvent(grid.onDidPostMessage, (m) => m.type === 'show', 20_000, 'the grid\'s show');
+    const rendered = nextEvent(grid.onDidReceiveMessage, (m) => m.type === 'rendered' && m.loaded === 3, 20_000, 'the page rendering the rows');
     const r = (await run(offsetOf(doc, '"sort"')))!;
     assert.equal(r.outcome.kind, 'find');
     assert.equal(r.database, database.id);
@@ -132,13 +116,13 @@ describe('extension: query files (*.wjq)', function () {
     assert.ok(!html.includes('unsafe-inline') && !html.includes('unsafe-eval'));
 
     // A click on a header sorts (ascending, descending), as the page would ask.
-    const resorted = next(grid.onDidPostMessage, (m) => m.type === 'show' && m.sort?.column === 'title', 'the sorted show');
+    const resorted = nextEvent(grid.onDidPostMessage, (m) => m.type === 'show' && m.sort?.column === 'title', 20_000, 'the sorted show');
     await grid.handle({ type: 'sort', column: 'title' });
     const sorted = await resorted;
     assert.ok(sorted.type === 'show' && sorted.view > show.view);
     if (sorted.type !== 'show') return;
     assert.deepEqual(sorted.rows.map((x) => x.id), ['t10', 't11', 't9']);
-    const more = next(grid.onDidPostMessage, (m) => m.type === 'rows', 'rows');
+    const more = nextEvent(grid.onDidPostMessage, (m) => m.type === 'rows', 20_000, 'rows');
     await grid.handle({ type: 'rows', view: sorted.view, offset: 1, count: 5 });
     const rows = await more;
     assert.deepEqual(rows.type === 'rows' && rows.rows.map((x) => x.id), ['t11', 't9']);
@@ -184,13 +168,13 @@ describe('extension: query files (*.wjq)', function () {
     const big = await database.db.collection('big');
     await big.insertMany(Array.from({ length: 2000 }, (_, i) => ({ owner: `u${i % 20}`, n: i })));
     const bigFile = await vscode.workspace.openTextDocument({ language: 'wisejson-query', content: `{ "db": "${DB}", "collection": "big", "find": { "owner": "u7" } }` });
-    const first = next(grid.onDidPostMessage, (m) => m.type === 'show' && m.title.startsWith('big'), 'the scan\'s show');
+    const first = nextEvent(grid.onDidPostMessage, (m) => m.type === 'show' && m.title.startsWith('big'), 20_000, 'the scan\'s show');
     await vscode.commands.executeCommand('wisejson.runQuery', bigFile.uri, 5);
     const scan = await first;
     assert.ok(scan.type === 'show');
     if (scan.type !== 'show') return;
     assert.deepEqual([scan.explain.plan, scan.explain.docsExamined, scan.explain.returned, scan.explain.indexable], ['scan', 2000, 100, ['owner']]);
-    const again = next(grid.onDidPostMessage, (m) => m.type === 'show' && m.title.startsWith('big') && m.view > scan.view, 'the show after the index');
+    const again = nextEvent(grid.onDidPostMessage, (m) => m.type === 'show' && m.title.startsWith('big') && m.view > scan.view, 20_000, 'the show after the index');
     await grid.handle({ type: 'createIndex', field: 'owner' });
     const indexed = await again;
     assert.ok(indexed.type === 'show');

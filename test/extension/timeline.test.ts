@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { nextEvent } from './helpers';
 // Types only: the running extension is the bundle in dist/, not these modules.
 import type { HostToWebviewMessage, InitMessage, TimelineFilter, WebviewToHostMessage } from '../../src/extension/timeline/protocol';
 import type { SyncEventEntry, SyncEventLog } from '../../src/extension/timeline/sync-event-log';
@@ -20,21 +21,6 @@ interface Internals {
 /** The page loads in a real browser: give it time on a slow machine. */
 const READY_MS = 45_000;
 const MESSAGE_MS = 10_000;
-
-function waitFor<T>(event: vscode.Event<T>, predicate: (value: T) => boolean, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.dispose();
-      reject(new Error(`Timed out after ${ms} ms waiting for ${what}`));
-    }, ms);
-    const sub = event((value) => {
-      if (!predicate(value)) return;
-      clearTimeout(timer);
-      sub.dispose();
-      resolve(value);
-    });
-  });
-}
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -112,7 +98,7 @@ describe('extension: sync timeline', function () {
   });
 
   it('opens one panel whose page handshakes, renders, and shows recorded events live', async () => {
-    const firstRender = waitFor(timeline.onDidReceiveMessage, (m) => m.type === 'rendered', READY_MS, 'the first render');
+    const firstRender = nextEvent(timeline.onDidReceiveMessage, (m) => m.type === 'rendered', READY_MS, 'the first render');
     const init = await openAndHandshake();
     const panel = timeline.panel!;
     assert.equal(panel.viewType, 'wisejson.timeline');
@@ -141,11 +127,11 @@ describe('extension: sync timeline', function () {
     }
 
     // Two events recorded together reach the page in one batch, and the page renders them.
-    const appended = waitFor(timeline.onDidPostMessage, (m) => m.type === 'append' && m.entries.some((e) => e.database === database && e.kind === 'error'), MESSAGE_MS, 'an append with the recorded events');
+    const appended = nextEvent(timeline.onDidPostMessage, (m) => m.type === 'append' && m.entries.some((e) => e.database === database && e.kind === 'error'), MESSAGE_MS, 'an append with the recorded events');
     let sawAppend = false;
     const sub = timeline.onDidPostMessage((m) => (sawAppend ||= m.type === 'append'));
     subs.push(sub);
-    const renderedAfter = waitFor(
+    const renderedAfter = nextEvent(
       timeline.onDidReceiveMessage,
       (m) => sawAppend && m.type === 'rendered' && m.total === log.entries().length && m.count === shown(log.entries(), init.filter),
       MESSAGE_MS,
@@ -166,8 +152,8 @@ describe('extension: sync timeline', function () {
     assert.equal(timelineTabs().length, 1, 'one timeline tab');
 
     // Clearing the log clears the page.
-    const cleared = waitFor(timeline.onDidPostMessage, (m) => m.type === 'cleared', MESSAGE_MS, 'cleared');
-    const renderedEmpty = waitFor(timeline.onDidReceiveMessage, (m) => m.type === 'rendered' && m.total === log.entries().length, MESSAGE_MS, 'a render after clearing');
+    const cleared = nextEvent(timeline.onDidPostMessage, (m) => m.type === 'cleared', MESSAGE_MS, 'cleared');
+    const renderedEmpty = nextEvent(timeline.onDidReceiveMessage, (m) => m.type === 'rendered' && m.total === log.entries().length, MESSAGE_MS, 'a render after clearing');
     log.clear();
     await cleared;
     await renderedEmpty;
@@ -185,7 +171,7 @@ describe('extension: sync timeline', function () {
     await openAndHandshake();
     await closed(timeline);
     const missed = log.record(database, 'timeline-test', 'sync:pull_success', { collection: 'notes', pulled: 4, checkpoint: 'c1' });
-    const rendered = waitFor(timeline.onDidReceiveMessage, (m) => m.type === 'rendered' && m.total >= 1, READY_MS, 'a render of the reopened page');
+    const rendered = nextEvent(timeline.onDidReceiveMessage, (m) => m.type === 'rendered' && m.total >= 1, READY_MS, 'a render of the reopened page');
     const init = await openAndHandshake();
     const entry = init.entries.find((e) => e.seq === missed.seq);
     assert.ok(entry, 'init carries the event recorded while closed');
