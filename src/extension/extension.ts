@@ -49,6 +49,12 @@ function compose(context: vscode.ExtensionContext) {
   const syncView = vscode.window.createTreeView('wisejson.sync', { treeDataProvider: syncTree });
   const statusBar = new SyncStatusBar(registry, sync);
   context.subscriptions.push(tree, view, syncTree, syncView, statusBar);
+  // The view's badge: open sync conflict records in every database.
+  const showConflicts = async (): Promise<void> => {
+    const n = await tree.conflictCount();
+    view.badge = n > 0 ? { value: n, tooltip: n === 1 ? vscode.l10n.t('1 open sync conflict') : vscode.l10n.t('{0} open sync conflicts', n) } : undefined;
+  };
+  context.subscriptions.push(tree.onDidChangeConflicts(() => void showConflicts().catch((err) => log.warn(`conflict count: ${String(err)}`))));
 
   const syncEventLog = new SyncEventLog(vscode.workspace.getConfiguration('wisejson').get<number>('timeline.maxEvents', 1000));
   context.subscriptions.push(

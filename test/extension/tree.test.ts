@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { OpenDatabase } from '../../src/extension/databases/database-registry';
-import { CollectionNode, DatabaseNode, DocumentNode, FolderNode, IndexesNode, IndexNode, LoadMoreNode, TreeNode } from '../../src/extension/tree/database-tree-nodes';
+import { CollectionNode, ConflictsNode, DatabaseNode, DocumentNode, FolderNode, IndexesNode, IndexNode, LoadMoreNode, TreeNode } from '../../src/extension/tree/database-tree-nodes';
+import { CONFLICTS_COLLECTION, parseConflictRecord } from '../../src/sync/protocol';
 import { addDatabase, EXTENSION_ID, extensionApi, removeDatabase, waitFor } from './helpers';
 
 /** Tree nodes are matched by kind and id: the compiled test and the bundled extension are separate copies of the classes. */
@@ -166,5 +167,36 @@ describe('extension: the Databases tree', function () {
     } finally {
       sub.dispose();
     }
+  });
+
+  it('shows a collection\'s open sync conflicts as "Conflicts (n)", newest first, and their number on the view\'s badge', async () => {
+    const api = await extensionApi();
+    const t = await tree();
+    const small = await collectionNode('small');
+    const conflicts = await database.db.collection(CONFLICTS_COLLECTION);
+    const records = [
+      { _id: 'c_1', coll: 'small', docId: 'a', kind: 'field', fields: { title: { winner: { value: 'first!' }, loser: { value: 'First' } } }, serverTime: 1_700_000_000_000 },
+      { _id: 'c_2', coll: 'small', docId: 'b', kind: 'update_vs_delete', fields: {}, serverTime: 1_700_000_100_000 },
+      { _id: 'c_3', coll: 'big', docId: 'd00001', kind: 'delete_vs_update', fields: {}, serverTime: 1_700_000_200_000 },
+    ];
+    for (const r of records) parseConflictRecord(r); // the records sync writes
+    const others = api._internals.view.badge?.value ?? 0; // conflicts other databases of the window hold
+    await conflicts.insertMany(records);
+    const node = await waitFor('the Conflicts node', async () => (await t.getChildren(small)).find((n) => is(n, 'conflicts')) as ConflictsNode | undefined);
+    const children = await t.getChildren(small);
+    assert.deepEqual(children.slice(-2).map((n) => n.kind), ['conflicts', 'indexes'], 'after the documents, before the indexes');
+    assert.equal((await t.getTreeItem(node)).label, 'Conflicts (2)');
+    const items = await Promise.all((await t.getChildren(node)).map((n) => t.getTreeItem(n)));
+    assert.deepEqual(items.map((i) => i.label), ['b', 'a'], 'newest first');
+    assert.match(String(items[1].description), /^field title · /);
+    assert.match(String(items[0].description), /^edited here, deleted elsewhere · /);
+    assert.equal(items[1].command?.command, 'wisejson.openDocument');
+    await waitFor('the badge to count 3 more', () => api._internals.view.badge?.value === others + 3);
+    await conflicts.remove('c_1');
+    await conflicts.remove('c_3');
+    await waitFor('the badge to count 1 more', () => api._internals.view.badge?.value === others + 1);
+    await conflicts.remove('c_2');
+    await waitFor('the badge as before', () => (api._internals.view.badge?.value ?? 0) === others);
+    await waitFor('no Conflicts node', async () => !(await t.getChildren(small)).some((n) => is(n, 'conflicts')));
   });
 });

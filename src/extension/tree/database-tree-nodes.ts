@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { Doc } from '../../engine';
 import type { OpenDatabase } from '../databases/database-registry';
 
-export type TreeNode = FolderNode | DatabaseNode | CollectionNode | DocumentNode | LoadMoreNode | IndexesNode | IndexNode | MessageNode;
+export type TreeNode = FolderNode | DatabaseNode | CollectionNode | DocumentNode | LoadMoreNode | ConflictsNode | ConflictNode | IndexesNode | IndexNode | MessageNode;
 
 export class FolderNode {
   readonly kind = 'folder';
@@ -65,6 +65,27 @@ export class LoadMoreNode {
   constructor(readonly parent: CollectionNode) {}
   get id(): string {
     return `more:${this.parent.id}`;
+  }
+}
+
+/** The open sync conflict records of a collection (after its documents and "Load more"; only when there are some). */
+export class ConflictsNode {
+  readonly kind = 'conflicts';
+  constructor(readonly parent: CollectionNode, public count: number) {}
+  get id(): string {
+    return `conflicts:${this.parent.id}`;
+  }
+  get database(): OpenDatabase {
+    return this.parent.database;
+  }
+}
+
+/** One record of `_conflicts`: a value of a document that lost to a concurrent write. */
+export class ConflictNode {
+  readonly kind = 'conflict';
+  constructor(readonly parent: ConflictsNode, readonly record: Doc) {}
+  get id(): string {
+    return `conflict:${this.parent.parent.id}\u0000${this.record._id}`;
   }
 }
 

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { CONFLICTS_COLLECTION } from '../../sync/protocol';
 import type { DataChange, DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
-import { CollectionFilter, CollectionNode, DatabaseNode, DocumentNode, documentSummary, documentTitle, FolderNode, IndexesNode, IndexNode, LoadMoreNode, MessageNode, TreeNode } from './database-tree-nodes';
+import { CollectionFilter, CollectionNode, ConflictNode, ConflictsNode, DatabaseNode, DocumentNode, documentSummary, documentTitle, FolderNode, IndexesNode, IndexNode, LoadMoreNode, MessageNode, TreeNode } from './database-tree-nodes';
 
 /** Changes arriving within this many ms are refreshed together. */
 const REFRESH_DEBOUNCE_MS = 150;
@@ -17,6 +17,9 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
   private readonly databases = new Map<string, DatabaseNode>();
   private readonly collections = new Map<string, CollectionNode>();
   private readonly indexNodes = new WeakMap<CollectionNode, IndexesNode>();
+  private readonly conflictsChanged = new vscode.EventEmitter<void>();
+  /** A conflict record was added or removed in some database. */
+  readonly onDidChangeConflicts = this.conflictsChanged.event;
   private readonly disposables: vscode.Disposable[] = [];
   private pendingNodes = new Set<TreeNode>();
   private pendingTimer: NodeJS.Timeout | undefined;
@@ -24,7 +27,11 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
   constructor(private readonly registry: DatabaseRegistry) {
     this.disposables.push(
       this.changed,
-      registry.onDidChangeDatabases(() => this.refresh()),
+      this.conflictsChanged,
+      registry.onDidChangeDatabases(() => {
+        this.refresh();
+        this.conflictsChanged.fire();
+      }),
       registry.onDidChangeData((c) => this.onData(c)),
       vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('wisejson.pageSize')) this.refresh(); }),
     );
@@ -49,6 +56,12 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
   private onData(change: DataChange): void {
     const dbNode = this.databases.get(change.database.id);
     if (!dbNode) return;
+    if (change.collection === CONFLICTS_COLLECTION) {
+      // A conflict recorded or resolved: the collections' Conflicts nodes and the badge change.
+      this.schedule(dbNode);
+      this.conflictsChanged.fire();
+      return;
+    }
     if (change.kind === 'collection-created' || change.kind === 'collection-dropped') {
       this.schedule(dbNode);
       return;
@@ -102,6 +115,7 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
     if (node instanceof DatabaseNode) return this.databaseChildren(node);
     if (node instanceof CollectionNode) return this.collectionChildren(node);
     if (node instanceof IndexesNode) return this.indexChildren(node);
+    if (node instanceof ConflictsNode) return this.conflictChildren(node);
     return [];
   }
 
@@ -157,8 +171,23 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
     const out: TreeNode[] = [...node.documents];
     if (node.next !== null) out.push(new LoadMoreNode(node));
     if (out.length === 0) out.push(new MessageNode(node, 'empty', node.filter ? vscode.l10n.t('No document matches the filter') : vscode.l10n.t('No documents'), 'info'));
+    const conflicts = await openConflicts(node.database, node.name);
+    if (conflicts > 0) out.push(new ConflictsNode(node, conflicts));
     out.push(this.indexesOf(node));
     return out;
+  }
+
+  /** The collection's conflict records, newest first. */
+  private async conflictChildren(node: ConflictsNode): Promise<TreeNode[]> {
+    const records = await (await node.database.db.collection(CONFLICTS_COLLECTION)).find({ coll: node.parent.name }, null, { sort: { serverTime: -1 } });
+    return records.map((r) => new ConflictNode(node, r));
+  }
+
+  /** Open conflict records in every open database (the view's badge). */
+  async conflictCount(): Promise<number> {
+    let n = 0;
+    for (const d of this.registry.list()) n += await openConflicts(d);
+    return n;
   }
 
   /** The collection's Indexes node (one per collection node, so its expansion is kept). */
@@ -294,6 +323,26 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
       item.command = { command: 'wisejson.openDocument', title: vscode.l10n.t('Open Document'), arguments: [node] };
       return item;
     }
+    if (node instanceof ConflictsNode) {
+      const item = new vscode.TreeItem(vscode.l10n.t('Conflicts ({0})', node.count), vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = node.id;
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+      item.tooltip = vscode.l10n.t('{0} value(s) of {1} lost to a concurrent write on another replica; each is kept here until resolved.', node.count, node.parent.name);
+      item.contextValue = 'conflicts';
+      return item;
+    }
+    if (node instanceof ConflictNode) {
+      const r = node.record;
+      const fields = r.fields !== null && typeof r.fields === 'object' ? Object.keys(r.fields) : [];
+      const item = new vscode.TreeItem(String(r.docId), vscode.TreeItemCollapsibleState.None);
+      item.id = node.id;
+      item.iconPath = new vscode.ThemeIcon('git-compare');
+      item.description = `${conflictKindText(String(r.kind), fields)} · ${typeof r.serverTime === 'number' ? new Date(r.serverTime).toLocaleString() : ''}`;
+      item.tooltip = new vscode.MarkdownString().appendCodeblock(JSON.stringify(r, null, 2).slice(0, 2000), 'json');
+      item.contextValue = 'conflict';
+      item.command = { command: 'wisejson.openDocument', title: vscode.l10n.t('Open Document'), arguments: [{ database: node.parent.database.id, collection: CONFLICTS_COLLECTION, id: r._id }] };
+      return item;
+    }
     if (node instanceof IndexesNode) {
       const count = (await (await node.database.db.collection(node.parent.name)).getIndexes()).length;
       const item = new vscode.TreeItem(vscode.l10n.t('Indexes'), vscode.TreeItemCollapsibleState.Collapsed);
@@ -334,6 +383,27 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
   dispose(): void {
     if (this.pendingTimer) clearTimeout(this.pendingTimer);
     for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** How many conflict records the database holds (for one collection, or all). */
+async function openConflicts(database: OpenDatabase, collection?: string): Promise<number> {
+  if (!(await database.db.getCollectionNames()).includes(CONFLICTS_COLLECTION)) return 0;
+  return (await database.db.collection(CONFLICTS_COLLECTION)).count(collection === undefined ? {} : { coll: collection });
+}
+
+function conflictKindText(kind: string, fields: string[]): string {
+  switch (kind) {
+    case 'field':
+      return vscode.l10n.t('field {0}', fields.join(', '));
+    case 'update_vs_delete':
+      return vscode.l10n.t('edited here, deleted elsewhere');
+    case 'delete_vs_update':
+      return vscode.l10n.t('deleted here, edited elsewhere');
+    case 'update_of_purged':
+      return vscode.l10n.t('edit of a purged document');
+    default:
+      return kind;
   }
 }
 
