@@ -49,10 +49,11 @@ function compose(context: vscode.ExtensionContext) {
   const syncView = vscode.window.createTreeView('wisejson.sync', { treeDataProvider: syncTree });
   const statusBar = new SyncStatusBar(registry, sync);
   context.subscriptions.push(tree, view, syncTree, syncView, statusBar);
-  // The view's badge: open sync conflict records in every database.
+  // The view's badge and the status bar's tooltip: open sync conflict records in every database.
   const showConflicts = async (): Promise<void> => {
     const n = await tree.conflictCount();
     view.badge = n > 0 ? { value: n, tooltip: n === 1 ? vscode.l10n.t('1 open sync conflict') : vscode.l10n.t('{0} open sync conflicts', n) } : undefined;
+    statusBar.setConflicts(n);
   };
   context.subscriptions.push(tree.onDidChangeConflicts(() => void showConflicts().catch((err) => log.warn(`conflict count: ${String(err)}`))));
 

@@ -192,11 +192,14 @@ describe('extension: the Databases tree', function () {
     assert.match(String(items[0].description), /^edited here, deleted elsewhere · /);
     assert.equal(items[1].command?.command, 'wisejson.openDocument');
     await waitFor('the badge to count 3 more', () => api._internals.view.badge?.value === others + 3);
+    const tip = () => { const t = api._internals.statusBar.item.tooltip; return typeof t === 'string' ? t : t?.value ?? ''; };
+    assert.match(tip(), new RegExp(`${others + 3} open sync conflicts: see Conflicts`));
     await conflicts.remove('c_1');
     await conflicts.remove('c_3');
     await waitFor('the badge to count 1 more', () => api._internals.view.badge?.value === others + 1);
     await conflicts.remove('c_2');
     await waitFor('the badge as before', () => (api._internals.view.badge?.value ?? 0) === others);
+    if (others === 0) assert.doesNotMatch(tip(), /open sync conflict/);
     await waitFor('no Conflicts node', async () => !(await t.getChildren(small)).some((n) => is(n, 'conflicts')));
   });
 });

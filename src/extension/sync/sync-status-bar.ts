@@ -14,6 +14,8 @@ export class SyncStatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
   /** What the item shows now (for tests and the tooltip). */
   state: StatusBarState = 'hidden';
+  /** Open sync conflict records in every database (a line of the tooltip). */
+  private conflicts = 0;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly registry: DatabaseRegistry, private readonly sync: SyncController) {
@@ -21,6 +23,13 @@ export class SyncStatusBar implements vscode.Disposable {
     this.item.name = vscode.l10n.t('WiseJSON Sync');
     this.item.command = 'wisejson.showSyncMenu';
     this.disposables.push(this.item, sync.onDidChangeState(() => this.update()), registry.onDidChangeDatabases(() => this.update()));
+    this.update();
+  }
+
+  /** How many open conflict records the databases hold (the tree counts them). */
+  setConflicts(count: number): void {
+    if (count === this.conflicts) return;
+    this.conflicts = count;
     this.update();
   }
 
@@ -73,7 +82,7 @@ export class SyncStatusBar implements vscode.Disposable {
     // Screen readers get the words, not the icon's name or the tooltip's markdown.
     this.item.accessibilityInformation = { label: text.replace(/^\$\([^)]*\)\s*/, ''), role: 'button' };
     this.item.backgroundColor = background;
-    this.item.tooltip = tooltip(states);
+    this.item.tooltip = tooltip(states, this.conflicts);
     this.item.show();
   }
 
@@ -82,12 +91,15 @@ export class SyncStatusBar implements vscode.Disposable {
   }
 }
 
-function tooltip(states: { database: { label: string; folder: vscode.WorkspaceFolder }; state: DatabaseSyncState }[]): vscode.MarkdownString {
+function tooltip(states: { database: { label: string; folder: vscode.WorkspaceFolder }; state: DatabaseSyncState }[], conflicts: number): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**${vscode.l10n.t('WiseJSON sync')}**\n\n`);
   for (const { database, state } of states) {
     md.appendMarkdown(`$(database) **${escape(database.folder.name)} / ${escape(database.label)}**: `);
     md.appendMarkdown(`${escape(describe(state))}\n\n`);
+  }
+  if (conflicts > 0) {
+    md.appendMarkdown(`$(warning) ${escape(conflicts === 1 ? vscode.l10n.t('1 open sync conflict: see Conflicts under its collection in the WiseJSON view.') : vscode.l10n.t('{0} open sync conflicts: see Conflicts under their collections in the WiseJSON view.', conflicts))}\n\n`);
   }
   md.appendMarkdown(vscode.l10n.t('Click for Sync Now, Enable/Disable Sync and the timeline.'));
   return md;
