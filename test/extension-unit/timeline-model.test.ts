@@ -81,10 +81,11 @@ describe('timeline protocol: parseWebviewMessage', () => {
     });
     assert.deepEqual(parseWebviewMessage({ type: 'rendered', count: 2, total: 3 }), { type: 'rendered', count: 2, total: 3 });
     assert.deepEqual(parseWebviewMessage({ type: 'log', level: 'error', message: 'x' }), { type: 'log', level: 'error', message: 'x' });
+    assert.deepEqual(parseWebviewMessage({ type: 'openConflict', database: '/w/.wisejson', conflictId: 'c_7' }), { type: 'openConflict', database: '/w/.wisejson', conflictId: 'c_7' });
   });
 
   it('rejects anything else', () => {
-    for (const bad of [null, 'ready', {}, { type: 'nope' }, { type: 'setFilter', filter: { database: 1 } }, { type: 'rendered', count: '2', total: 1 }, { type: 'log', level: 'fatal', message: 'x' }]) {
+    for (const bad of [null, 'ready', {}, { type: 'nope' }, { type: 'setFilter', filter: { database: 1 } }, { type: 'rendered', count: '2', total: 1 }, { type: 'log', level: 'fatal', message: 'x' }, { type: 'openConflict', database: '/w' }, { type: 'openConflict', database: '', conflictId: 'c_1' }]) {
       assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
     }
   });

@@ -50,6 +50,8 @@ export interface TimelineStrings {
   details: string;
   /** The label of the strip that says how each database syncs now. */
   syncState: string;
+  /** The link on a conflict row. */
+  openConflict: string;
 }
 
 /**
@@ -131,7 +133,16 @@ export interface LogMessage {
   message: string;
 }
 
-export type WebviewToHostMessage = ReadyMessage | ClearMessage | SetFilterMessage | RenderedMessage | LogMessage;
+/** The user clicked a conflict row's link: open that conflict record. */
+export interface OpenConflictMessage {
+  type: 'openConflict';
+  /** The database's id (absolute folder path). */
+  database: string;
+  /** The `_id` of its `_conflicts` record. */
+  conflictId: string;
+}
+
+export type WebviewToHostMessage = ReadyMessage | ClearMessage | SetFilterMessage | RenderedMessage | LogMessage | OpenConflictMessage;
 
 // ------------------------------------------------------------------------------------------
 // Validation (the host does not trust what a page posts)
@@ -166,6 +177,10 @@ export function parseWebviewMessage(raw: unknown): WebviewToHostMessage | undefi
     }
     case 'rendered':
       return Number.isInteger(r.count) && Number.isInteger(r.total) ? { type: 'rendered', count: r.count as number, total: r.total as number } : undefined;
+    case 'openConflict':
+      return typeof r.database === 'string' && r.database !== '' && typeof r.conflictId === 'string' && r.conflictId !== '' && r.conflictId.length <= 1024
+        ? { type: 'openConflict', database: r.database, conflictId: r.conflictId }
+        : undefined;
     case 'log':
       return (r.level === 'info' || r.level === 'warn' || r.level === 'error') && typeof r.message === 'string'
         ? { type: 'log', level: r.level, message: r.message.slice(0, 4000) }

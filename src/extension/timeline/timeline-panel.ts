@@ -16,6 +16,7 @@ import {
 } from './protocol';
 import type { SyncEventEntry, SyncEventLog } from './sync-event-log';
 import { pageHtml } from '../webview/page-html';
+import { CONFLICTS_COLLECTION } from '../../sync/protocol';
 
 export const TIMELINE_VIEW_TYPE = 'wisejson.timeline';
 
@@ -219,6 +220,9 @@ class TimelineSession implements vscode.Disposable {
         break;
       case 'rendered':
         break;
+      case 'openConflict':
+        void vscode.commands.executeCommand('wisejson.openDocument', { database: message.database, collection: CONFLICTS_COLLECTION, id: message.conflictId });
+        break;
       case 'log':
         if (message.level === 'error') this.logger.error(`Sync timeline page: ${message.message}`);
         else if (message.level === 'warn') this.logger.warn(`Sync timeline page: ${message.message}`);
@@ -308,6 +312,7 @@ function strings(): TimelineStrings {
     summary: vscode.l10n.t('Summary'),
     details: vscode.l10n.t('Details'),
     syncState: vscode.l10n.t('How each database syncs now'),
+    openConflict: vscode.l10n.t('Open conflict'),
   };
 }
 

@@ -153,6 +153,18 @@ function renderEntry(e: SyncEventEntry, s: TimelineStrings): HTMLLIElement {
   const summary = el('span', 'summary', e.summary);
   summary.title = e.summary;
   row.append(time, db, coll, badge, summary);
+  const conflictId = e.kind === 'conflict' ? e.details.conflictId : undefined;
+  if (typeof conflictId === 'string' && conflictId !== '') {
+    // A link to the record, at the end of the summary (clicking it does not toggle the row).
+    const link = el('a', 'open-conflict', s.openConflict);
+    link.href = '#';
+    link.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      ev.stopPropagation();
+      post({ type: 'openConflict', database: e.database, conflictId });
+    });
+    summary.append(' · ', link);
+  }
   const json = el('pre', 'json', JSON.stringify(e.details, null, 2));
   json.setAttribute('aria-label', s.details);
   details.append(row, json);
