@@ -11,6 +11,7 @@ import { CommandRegistrar } from './commands/register-command';
 import { registerSyncCommands } from './commands/sync-commands';
 import { DatabaseRegistry } from './databases/database-registry';
 import { registerDocuments } from './documents/document-editors';
+import { registerConflicts } from './conflicts/conflict-commands';
 import { registerQueryWorkbench } from './queries/query-workbench';
 import { connectDevServer, grantDevServerConsent } from './sync/dev-server';
 import { SyncConsent } from './sync/sync-consent';
@@ -82,6 +83,7 @@ function compose(context: vscode.ExtensionContext) {
   registerDocumentCommands(commands, registry, documents);
   registerSyncCommands(commands, registry, sync);
   const queries = registerQueryWorkbench(context, commands, registry, log);
+  registerConflicts(context, commands, registry, documents);
 
   const storagePaths = { logs: context.logUri.fsPath, global: context.globalStorageUri.fsPath, workspace: context.storageUri?.fsPath };
   return { log, registry, keys, sync, tree, view, syncTree, syncView, statusBar, syncEventLog, timeline, documents, commands, queries, storagePaths };

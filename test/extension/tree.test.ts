@@ -190,7 +190,7 @@ describe('extension: the Databases tree', function () {
     assert.deepEqual(items.map((i) => i.label), ['b', 'a'], 'newest first');
     assert.match(String(items[1].description), /^field title · /);
     assert.match(String(items[0].description), /^edited here, deleted elsewhere · /);
-    assert.equal(items[1].command?.command, 'wisejson.openDocument');
+    assert.equal(items[1].command?.command, 'wisejson.openConflict');
     await waitFor('the badge to count 3 more', () => api._internals.view.badge?.value === others + 3);
     const tip = () => { const t = api._internals.statusBar.item.tooltip; return typeof t === 'string' ? t : t?.value ?? ''; };
     assert.match(tip(), new RegExp(`${others + 3} open sync conflicts: see Conflicts`));

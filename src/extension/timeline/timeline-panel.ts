@@ -16,7 +16,6 @@ import {
 } from './protocol';
 import type { SyncEventEntry, SyncEventLog } from './sync-event-log';
 import { pageHtml } from '../webview/page-html';
-import { CONFLICTS_COLLECTION } from '../../sync/protocol';
 
 export const TIMELINE_VIEW_TYPE = 'wisejson.timeline';
 
@@ -221,7 +220,7 @@ class TimelineSession implements vscode.Disposable {
       case 'rendered':
         break;
       case 'openConflict':
-        void vscode.commands.executeCommand('wisejson.openDocument', { database: message.database, collection: CONFLICTS_COLLECTION, id: message.conflictId });
+        void vscode.commands.executeCommand('wisejson.openConflict', { database: message.database, conflictId: message.conflictId });
         break;
       case 'log':
         if (message.level === 'error') this.logger.error(`Sync timeline page: ${message.message}`);

@@ -340,7 +340,7 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
       item.description = `${conflictKindText(String(r.kind), fields)} · ${typeof r.serverTime === 'number' ? new Date(r.serverTime).toLocaleString() : ''}`;
       item.tooltip = new vscode.MarkdownString().appendCodeblock(JSON.stringify(r, null, 2).slice(0, 2000), 'json');
       item.contextValue = 'conflict';
-      item.command = { command: 'wisejson.openDocument', title: vscode.l10n.t('Open Document'), arguments: [{ database: node.parent.database.id, collection: CONFLICTS_COLLECTION, id: r._id }] };
+      item.command = { command: 'wisejson.openConflict', title: vscode.l10n.t('Open Conflict'), arguments: [node] };
       return item;
     }
     if (node instanceof IndexesNode) {
