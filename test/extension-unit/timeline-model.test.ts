@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { parseWebviewMessage } from '../../src/extension/timeline/protocol';
 import { SyncEventLog } from '../../src/extension/timeline/sync-event-log';
-import { fill, formatTime, TimelineModel, toneOf } from '../../src/webview/timeline/model';
+import { fill } from '../../src/webview/shared/dom';
+import { formatTime, TimelineModel, toneOf } from '../../src/webview/timeline/model';
 
 const ALL = { database: null, collection: null, kind: null };
 

@@ -38,7 +38,9 @@ export const FIELD_OPERATORS = [
   '$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$regex', '$options',
   '$not', '$elemMatch', '$size', '$all', '$type', '$mod', '$and', '$or', '$nor',
 ] as const;
-const LOGICAL = new Set(['$and', '$or', '$nor']);
+/** The logical operators, at the top of a filter or in a field's condition. */
+export const LOGICAL_OPERATORS = ['$and', '$or', '$nor'] as const;
+const LOGICAL = new Set<string>(LOGICAL_OPERATORS);
 
 const matchAll = (): boolean => true;
 const matchNone = (): boolean => false;

@@ -6,8 +6,9 @@
  */
 import { getLocation, parseTree, findNodeAtLocation, type JSONPath, type Node } from 'jsonc-parser';
 import type { Collection } from '../../engine';
-import { FIELD_OPERATORS } from '../../engine/query/match';
+import { FIELD_OPERATORS, LOGICAL_OPERATORS } from '../../engine/query/match';
 import { UPDATE_OPERATORS } from '../../engine/query/update';
+import { QUERY_KINDS } from './query-file';
 
 type FilterOperator = (typeof FIELD_OPERATORS)[number];
 type UpdateOperator = (typeof UPDATE_OPERATORS)[number];
@@ -53,8 +54,8 @@ export const UPDATE_OPERATOR_DOCS: Record<UpdateOperator, string> = {
   $currentDate: 'Sets fields to the current time as an ISO string. `{ "$currentDate": { "seenAt": true } }`',
 };
 
-const LOGICAL = new Set<string>(['$and', '$or', '$nor']);
-const KINDS = new Set(['find', 'count', 'update', 'delete']);
+const LOGICAL = new Set<string>(LOGICAL_OPERATORS);
+const KINDS = new Set<string>(QUERY_KINDS);
 
 export type Suggestion =
   | { what: 'db' }

@@ -7,7 +7,7 @@
  * condition, one operator, one item of an `$or`).
  */
 import { getNodeValue, type Node } from 'jsonc-parser';
-import { compileQuery } from '../../engine/query/match';
+import { compileQuery, LOGICAL_OPERATORS } from '../../engine/query/match';
 import { compileProjection } from '../../engine/query/projection';
 import { compileSort } from '../../engine/query/sort';
 import { applyUpdate, isOperatorUpdate } from '../../engine/query/update';
@@ -17,7 +17,7 @@ export interface CheckProblem {
   message: string;
 }
 
-const LOGICAL = new Set(['$and', '$or', '$nor']);
+const LOGICAL = new Set<string>(LOGICAL_OPERATORS);
 
 /** The engine's message when `run` throws, else undefined. */
 function failure(run: () => unknown): string | undefined {

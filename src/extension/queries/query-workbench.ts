@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
 import { CommandError, resolveCollection } from '../commands/targets';
 import type { CommandRegistrar } from '../commands/register-command';
-import { FIELD_OPERATORS } from '../../engine/query/match';
+import { FIELD_OPERATORS, LOGICAL_OPERATORS } from '../../engine/query/match';
 import { UPDATE_OPERATORS } from '../../engine/query/update';
 import { FILTER_OPERATOR_DOCS, operatorHoverAt, sampleFields, suggestionAt, UPDATE_OPERATOR_DOCS, type SampledField, type SuggestionPlace } from './query-assist';
 import { entryAt, parseQueryFile, queryText, type FileQuery, type QueryFile } from './query-file';
@@ -157,7 +157,7 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
       if (s.what === 'update-operator') for (const op of UPDATE_OPERATORS) add(op, vscode.CompletionItemKind.Operator, undefined, UPDATE_OPERATOR_DOCS[op], `0${op}`);
       const sample = await this.fieldsOf(doc.uri, s.db, s.collection);
       sample?.fields.forEach((f, i) => add(f.path, vscode.CompletionItemKind.Field, f.types.join(' | '), vscode.l10n.t('In {0} of {1} sampled documents.', f.count, sample.sampled), `1${String(i).padStart(5, '0')}`));
-      if (s.what === 'field' && s.logical) for (const op of ['$and', '$or', '$nor'] as const) add(op, vscode.CompletionItemKind.Operator, undefined, FILTER_OPERATOR_DOCS[op], `2${op}`);
+      if (s.what === 'field' && s.logical) for (const op of LOGICAL_OPERATORS) add(op, vscode.CompletionItemKind.Operator, undefined, FILTER_OPERATOR_DOCS[op], `2${op}`);
     }
     for (const item of items) quote(item, place, doc, text);
     return items;

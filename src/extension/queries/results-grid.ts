@@ -10,6 +10,7 @@ import type { QueryExplain } from '../../engine';
 import { EXPORT_FORMATS, exportResults, type ExportFormat } from './export-results';
 import { parseGridMessage, type GridStrings, type GridToHostMessage, type HostToGridMessage } from './grid-protocol';
 import type { ResultSet } from './result-set';
+import { CommandError } from '../commands/targets';
 import { pageHtml } from '../webview/page-html';
 
 export const GRID_VIEW_TYPE = 'wisejson.queryResults';
@@ -159,7 +160,7 @@ export class ResultsGrid implements vscode.Disposable {
    */
   async exportTo(format: ExportFormat, file: string): Promise<number | undefined> {
     const result = this.result;
-    if (!result) throw new Error('There are no query results to export: run a find first.');
+    if (!result) throw new CommandError('no_results', vscode.l10n.t('There are no query results to export: run a find first.'));
     const docs = result.results.documents();
     const written = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Exporting {0} documents to {1}', docs.length, path.basename(file)), cancellable: true },

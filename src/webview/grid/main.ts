@@ -6,7 +6,8 @@
  * (Ctrl for the whole grid) move the active cell; Enter opens the document (on `_id`) or shows
  * a nested value; Ctrl+C copies the cell, Ctrl+Shift+C the row as JSON.
  */
-import type { GridCell, GridRow, GridStrings, GridToHostMessage, HostToGridMessage, ShowMessage } from '../../extension/queries/grid-protocol';
+import type { GridCell, GridRow, GridToHostMessage, HostToGridMessage, ShowMessage } from '../../extension/queries/grid-protocol';
+import { el, fill } from '../shared/dom';
 
 interface VsCodeApi {
   postMessage(message: GridToHostMessage): void;
@@ -32,17 +33,6 @@ let scheduled = false;
 let lastRendered = '';
 
 const post = (m: GridToHostMessage): void => vscode.postMessage(m);
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-function fill(template: string, ...args: (string | number)[]): string {
-  return template.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)] ?? ''));
-}
 
 // ------------------------------------------------------------------------------------------
 // The DOM, built once

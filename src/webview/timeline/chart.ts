@@ -2,7 +2,8 @@
  * The pushed/pulled bar chart: inline SVG built with DOM APIs. Colours come from CSS classes
  * (media/timeline.css), never from style attributes, which the page's CSP forbids.
  */
-import { fill, formatTime, type SyncCycle } from './model';
+import { fill } from '../shared/dom';
+import { formatTime, type SyncCycle } from './model';
 
 const SVG = 'http://www.w3.org/2000/svg';
 /** Width of one cycle's slot and of one bar, in viewBox units. */

@@ -13,7 +13,8 @@ import type {
   WebviewToHostMessage,
 } from '../../extension/timeline/protocol';
 import { renderChart } from './chart';
-import { fill, formatTime, TimelineModel, toneOf } from './model';
+import { el, fill } from '../shared/dom';
+import { formatTime, TimelineModel, toneOf } from './model';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHostMessage): void;
@@ -50,12 +51,6 @@ function post(message: WebviewToHostMessage): void {
   vscode.postMessage(message);
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function buildView(s: TimelineStrings): View {
   const app = document.getElementById('app') ?? document.body;

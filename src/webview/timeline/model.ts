@@ -47,11 +47,6 @@ export function formatTime(at: number): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
-/** Fills `{0}`, `{1}`, … of a host-localized template. */
-export function fill(template: string, ...args: Array<string | number>): string {
-  return template.replace(/\{(\d+)\}/g, (m, i: string) => (args[Number(i)] !== undefined ? String(args[Number(i)]) : m));
-}
-
 function byTime(a: SyncEventEntry, b: SyncEventEntry): number {
   return a.at - b.at || a.seq - b.seq;
 }
