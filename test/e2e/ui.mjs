@@ -612,9 +612,18 @@ export async function runUiChecks(ctx) {
     const csvFile = path.join(root, 'telemetry', 'events-results.csv');
     await gridView.locator('button.export').click();
     await pickRow(page, 'CSV', WAIT);
+    // The save dialog opens in the same quick input as the format pick: wait for its own title
+    // (not the pick's input, still on screen for a moment), then for the default path it fills
+    // in, which is the file wanted; type it only if the dialog offers another.
+    await quickInput(page).locator('.quick-input-title', { hasText: 'Export Query Results' }).waitFor({ state: 'visible', timeout: WAIT });
     const saveInput = quickInput(page).locator('input.input');
-    await saveInput.waitFor({ state: 'visible', timeout: WAIT });
-    await saveInput.fill(csvFile);
+    let offeredPath = '';
+    for (let i = 0; i < 50 && !(offeredPath = await saveInput.inputValue()).endsWith('events-results.csv'); i++) await sleep(100);
+    if (offeredPath !== csvFile) {
+      await saveInput.fill(csvFile);
+      await sleep(500);
+    }
+    const accepted = await saveInput.inputValue();
     const exportStarted = Date.now();
     await saveInput.press('Enter');
     for (let i = 0; i < 10 && !existsSync(csvFile) && (await saveInput.isVisible()); i++) {
@@ -624,7 +633,8 @@ export async function runUiChecks(ctx) {
     for (let i = 0; i < 300 && !existsSync(csvFile); i++) await sleep(100);
     figures.exportCsvMs = Date.now() - exportStarted;
     const csvLines = existsSync(csvFile) ? readFileSync(csvFile, 'utf8').split('\r\n').filter((l) => l !== '') : [];
-    check('Export… wrote the whole result as CSV', csvLines.length === searches + 1 && csvLines[0].startsWith('_id,'), `${csvLines.length - 1} rows + header in ${figures.exportCsvMs} ms; header ${csvLines[0]}`);
+    check('Export… wrote the whole result as CSV', csvLines.length === searches + 1 && csvLines[0].startsWith('_id,'), existsSync(csvFile) ? `${csvLines.length - 1} rows + header in ${figures.exportCsvMs} ms; header ${csvLines[0]}`
+      : `no ${rel(csvFile)} after ${figures.exportCsvMs} ms; the dialog offered ${offeredPath}, accepted ${accepted}; notifications: ${(await page.locator('.notification-toast').allInnerTexts()).join(' | ') || 'none'}`);
     const offer = gridView.locator('button.create-index');
     await offer.waitFor({ state: 'visible', timeout: WAIT });
     check('the grid offers an index on the filtered field', (await offer.innerText()).includes('type'), await offer.innerText());
