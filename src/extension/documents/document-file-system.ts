@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parse as parseJsonc, ParseErrorCode, type ParseError } from 'jsonc-parser';
 import type { DatabaseRegistry, DataChange, OpenDatabase } from '../databases/database-registry';
-import type { Collection, Doc } from '../../engine';
+import type { Collection, Doc, Transaction } from '../../engine';
 import { WiseJSONError } from '../../engine/errors';
 import { DOCUMENT_SCHEME, DocumentRef, NewDocumentRef, ResourceRef, UriParts, escapeSegment, parseResourceUri } from './document-uri';
 
@@ -22,6 +22,12 @@ const DIRECTORY_LIMIT = 1000;
 const CHANGE_BATCH_MS = 25;
 
 /** A document inserted by saving a new-document editor. */
+/**
+ * What else a document's save writes, in the same transaction: given the saved document, a
+ * function adding its writes, or undefined for none (the conflicts a merge resolves use it).
+ */
+export type SaveCompanion = (uri: vscode.Uri, database: OpenDatabase, ref: DocumentRef) => Promise<((txn: Transaction) => Promise<void>) | undefined>;
+
 export interface InsertedFromEditor {
   readonly uri: vscode.Uri;
   readonly databaseId: string;
@@ -118,6 +124,7 @@ export class DocumentFileSystem implements vscode.FileSystemProvider, vscode.Dis
   private flushTimer: NodeJS.Timeout | undefined;
   private openDatabases = new Set<string>();
   private readonly inserted = new vscode.EventEmitter<InsertedFromEditor>();
+  private saveCompanion: SaveCompanion | undefined;
 
   readonly onDidChangeFile = this.changes.event;
   /**
@@ -134,6 +141,14 @@ export class DocumentFileSystem implements vscode.FileSystemProvider, vscode.Dis
       registry.onDidChangeDatabases(() => this.onDatabasesChanged()),
       vscode.workspace.onDidSaveTextDocument((doc) => void this.afterSave(doc)),
     );
+  }
+
+  /** Sets what else a document's save writes in its transaction (one companion at a time). */
+  setSaveCompanion(companion: SaveCompanion): vscode.Disposable {
+    this.saveCompanion = companion;
+    return new vscode.Disposable(() => {
+      if (this.saveCompanion === companion) this.saveCompanion = undefined;
+    });
   }
 
   /** Records a URI as a new-document editor (what readFile shows until it is saved). */
@@ -256,6 +271,19 @@ export class DocumentFileSystem implements vscode.FileSystemProvider, vscode.Dis
     }
     try {
       const collection = await database.db.collection(ref.collection);
+      const companion = await this.saveCompanion?.(uri, database, ref);
+      if (companion) {
+        const exists = (await collection.getById(ref.id)) !== null;
+        if (exists && !options.overwrite) throw vscode.FileSystemError.FileExists(uri);
+        if (!exists && !options.create) throw vscode.FileSystemError.FileNotFound(notFoundMessage(uri, ref));
+        const txn = database.db.beginTransaction();
+        const target = txn.collection(ref.collection);
+        if (exists) await target.replaceOne({ _id: ref.id }, body);
+        else await target.insert({ ...body, _id: ref.id });
+        await companion(txn);
+        await txn.commit();
+        return;
+      }
       if (await collection.getById(ref.id)) {
         if (!options.overwrite) throw vscode.FileSystemError.FileExists(uri);
         // The editor holds the whole document: saving replaces it (fields deleted in the editor go).
