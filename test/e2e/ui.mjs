@@ -16,6 +16,8 @@
 //     results grid beside it with its explain line, a sort by a column, a click on a result's _id.
 //  9. The grid on the 100k collection: Run → first row (timed), a scroll to the bottom (frame
 //     times), Export… as CSV, the offered index and the explain after it.
+// 10. A sync conflict made by two more replicas through the sync server: live in the tree, opened
+//     from the timeline's link in the diff editor, resolved from the diff's title bar.
 // Figures go to stdout ([ui] …) and artifacts/ui-figures.json; screenshots to artifacts/.
 //
 // Why two folders: enabling sync on a folder queues all its documents for the server, and pushing
@@ -165,16 +167,18 @@ async function contextMenu(page, target, item) {
   }
 }
 
-/** The frame of the query results grid's page (inside the webview's iframes). */
-async function gridPageFrame(page) {
+/** The frame of a webview's page that has `selector` (inside the webview's iframes). */
+async function pageFrame(page, selector, what) {
   for (let i = 0; i < 100; i++) {
-    for (const f of page.frames()) if (await f.$('.grid[role="grid"]').catch(() => null)) return f;
+    for (const f of page.frames()) if (await f.$(selector).catch(() => null)) return f;
     await sleep(100);
   }
-  throw new CheckFailed('the results grid page was not found in any frame');
+  throw new CheckFailed(`${what}'s page was not found in any frame`);
 }
 
-/** No hover or tooltip in a screenshot: the pointer rests on the status bar's empty middle. */
+/** The frame of the query results grid's page. */
+const gridPageFrame = (page) => pageFrame(page, '.grid[role="grid"]', 'the results grid');
+
 async function calmMouse(page) {
   await page.mouse.move(700, 893);
   await page.locator('.workbench-hover, .monaco-hover').first().waitFor({ state: 'hidden', timeout: 3000 }).catch(() => {});
@@ -646,6 +650,75 @@ export async function runUiChecks(ctx) {
     await page.screenshot({ path: SHOT('query-index.png') });
     ui(`screenshot: ${rel(SHOT('query-index.png'))}`);
 
+    // 10. A sync conflict made by two real replicas (two more databases in this process, syncing
+    //     through the sync server): both change one note's title before either has seen the
+    //     other's. The extension pulls the record live; the timeline's Open conflict link shows
+    //     it in the diff editor; ✓ in the diff's title bar takes the value that lost, and the
+    //     resolution reaches the other replicas like any write.
+    const WiseJSON = createRequire(path.join(ROOT, 'package.json'))(path.join(extensionDir, 'dist', 'wise-json.js'));
+    const replicas = [];
+    for (const name of ['replica-b', 'replica-c']) {
+      const db = new WiseJSON(path.join(root, name, '.wisejson'));
+      await db.init();
+      await db.enableSync({ url: syncServer.url, apiKey, dataset: 'demo', live: false });
+      replicas.push(db);
+      // The first cycle learns the dataset's collections, the next pulls their documents.
+      for (let i = 0; i < 10 && !(await (await db.collection('notes')).getById(noteId)); i++) await db.triggerSync();
+    }
+    const [replicaB, replicaC] = replicas;
+    ctx.onCleanup(() => Promise.all(replicas.map((db) => db.close().catch(() => {}))));
+    const contested = await (await replicaB.collection('notes')).getById(noteId);
+    check('the replicas pulled the notes from the sync server', contested?.title === note.title, `${noteId}: ${contested?.title}`);
+    const lostTitle = `${note.title} (edited on replica B)`;
+    const wonTitle = `${note.title} (edited on replica C)`;
+    await (await replicaB.collection('notes')).update(noteId, { title: lostTitle });
+    await (await replicaC.collection('notes')).update(noteId, { title: wonTitle });
+    await replicaB.triggerSync();
+    await replicaC.triggerSync(); // C did not see B's write, and wrote later: C wins, B's title is kept
+    // The tree's top (notes-app's notes), where the conflict shows.
+    await tree.focus();
+    await page.keyboard.press('Home');
+    const conflictsRow = tree.locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: /^Conflicts \(1\)$/ }) });
+    const shown = await conflictsRow.waitFor({ state: 'visible', timeout: 60_000 }).then(() => true, () => false);
+    check('the conflict shows live under notes in the tree', shown, shown ? await conflictsRow.getAttribute('aria-label')
+      : `rows: ${(await tree.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('aria-level')}:${r.getAttribute('aria-label')}`))).join(' | ')}`);
+    const badge = page.locator('.activitybar .action-item').filter({ has: page.locator('a.action-label[aria-label^="WiseJSON"]') }).locator('.badge-content');
+    check('the view\'s badge counts it', (await badge.innerText().catch(() => '')).trim() === '1', await badge.innerText().catch(() => 'no badge'));
+
+    // Room for the diff: close every editor (the untitled query from step 8 is not saved).
+    await runCommand(page, 'View: Close All Editors');
+    const dontSave = page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Don't Save$/ });
+    if (await dontSave.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) await dontSave.click();
+    await runCommand(page, 'WiseJSON: Open Sync Timeline');
+    const timelineFrame = await pageFrame(page, 'ol.entries', 'the sync timeline');
+    const conflictLink = timelineFrame.locator('a.open-conflict').first();
+    await conflictLink.waitFor({ state: 'visible', timeout: WAIT });
+    await conflictLink.click();
+    const diffTab = page.locator('.tabs-container .tab.active', { hasText: `${noteId}: the value that lost ↔ now (title)` });
+    await diffTab.waitFor({ state: 'visible', timeout: WAIT });
+    const sides = await page.waitForFunction(([lost, won]) => {
+      const texts = [...document.querySelectorAll('.monaco-diff-editor .monaco-editor .view-lines')].map((e) => e.innerText.replace(/\u00a0/g, ' '));
+      return texts.some((t) => t.includes(lost)) && texts.some((t) => t.includes(won)) ? texts.length : null;
+    }, [lostTitle, wonTitle], { timeout: WAIT });
+    check('the timeline\'s Open conflict link shows the two titles side by side in the diff editor', true, `${await diffTab.innerText()}; ${await sides.jsonValue()} sides`);
+    await calmMouse(page);
+    await page.screenshot({ path: SHOT('conflict.png') });
+    ui(`screenshot: ${rel(SHOT('conflict.png'))}`);
+
+    await page.locator('.editor-actions a.action-label[aria-label^="Resolve Conflict"]').first().click();
+    await pickRow(page, 'Take the value that lost', WAIT);
+    await conflictsRow.waitFor({ state: 'detached', timeout: WAIT });
+    const extensionSide = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        await replicaC.triggerSync();
+        const doc = await (await replicaC.collection('notes')).getById(noteId);
+        if (doc?.title === lostTitle && (await (await replicaC.collection('_conflicts')).count()) === 0) return doc.title;
+        await sleep(200);
+      }
+      return (await (await replicaC.collection('notes')).getById(noteId))?.title;
+    })();
+    check('resolved in the UI: the other replica gets the title that lost, and the record is gone there too', extensionSide === lostTitle, extensionSide);
+
     const r = figures.firstPage100k;
     console.log(`[ui] first page of a 100k collection: min ${r.minMs} ms, median ${r.medianMs} ms over ${r.runs.length} expands (${r.runs.map((x) => x.ms).join(' / ')} ms; the first one is the session's first)`);
     console.log(`[ui] activation: ${figures.activation.runningExtensions} (Developer: Show Running Extensions${figures.activation.hover ? `; ${figures.activation.hover}` : ''})`);
@@ -653,7 +726,7 @@ export async function runUiChecks(ctx) {
     console.log(`[ui] Trigger Sync → new success row in the timeline: ${figures.triggerSyncRowMs} ms`);
     console.log(`[ui] query file: Ctrl+Enter → the grid's first row: ${figures.queryResultsMs} ms (the grid's first opening)`);
     console.log(`[ui] grid, find {} on 100k documents: Ctrl+Enter → first row ${figures.gridFirstPage100k.runsMs.join(' / ')} ms; scroll top → bottom: ${figures.gridScroll100k.over33ms} of ${figures.gridScroll100k.steps} frames over 33 ms (p95 ${figures.gridScroll100k.p95FrameMs} ms), 3 rows a frame: ${figures.gridScrollSmooth.over33ms} of ${figures.gridScrollSmooth.frames} (p95 ${figures.gridScrollSmooth.p95FrameMs} ms); CSV export of ${Math.ceil(EVENTS / 6)} rows: ${figures.exportCsvMs} ms`);
-    console.log(`[ui] figures: ${rel(SHOT('ui-figures.json'))}; screenshots: ${['tree-and-document.png', 'timeline.png', 'timeline-light.png', 'timeline-hc.png', 'query.png', 'query-index.png'].join(', ')}`);
+    console.log(`[ui] figures: ${rel(SHOT('ui-figures.json'))}; screenshots: ${['tree-and-document.png', 'timeline.png', 'timeline-light.png', 'timeline-hc.png', 'query.png', 'query-index.png', 'conflict.png'].join(', ')}`);
     ui(`all checks passed in ${((Date.now() - T0) / 1000).toFixed(1)} s`);
     return 0;
   } catch (err) {
