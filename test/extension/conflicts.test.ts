@@ -188,4 +188,15 @@ describe('extension: resolving sync conflicts', function () {
     assert.deepEqual(await openRecords('n2'), ['c_40']);
     assert.deepEqual(failures, []);
   });
+
+  it('a conflict resolved elsewhere (another replica, a script) closes its open diff', async () => {
+    await (await database.db.collection('notes')).insert({ _id: 'n7', title: 'here' });
+    const conflicts = await database.db.collection(CONFLICTS_COLLECTION);
+    await conflicts.insert({ _id: 'c_50', coll: 'notes', docId: 'n7', kind: 'field', fields: { title: { winner: { value: 'here' }, loser: { value: 'there' } } }, serverTime: 1_800_000_100_000 });
+    await vscode.commands.executeCommand('wisejson.openConflict', ref('c_50'));
+    await activeDiff();
+    await conflicts.remove('c_50'); // as a pulled resolution removes it
+    await waitFor('the diff to close', () => !vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputTextDiff && t.input.original.scheme === 'wisejson-conflict')));
+    assert.deepEqual(failures, []);
+  });
 });

@@ -48,7 +48,7 @@ function preview(side: { value?: unknown; unset?: true; deleted?: true }): strin
 }
 
 export function registerConflicts(context: vscode.ExtensionContext, commands: CommandRegistrar, registry: DatabaseRegistry, documents: DocumentEditors): void {
-  /** The conflict record an argument names: a tree node, `{ database, conflictId }`, or a conflict diff's URI. */
+  /** The conflict record an argument names: a tree node or `{ database, conflictId }`. */
   const recordOf = async (arg: unknown): Promise<{ database: OpenDatabase; record: ConflictRecord }> => {
     let database: OpenDatabase | undefined;
     let id: string | undefined;
@@ -58,11 +58,6 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
     } else if (isRef(arg)) {
       database = registry.get(arg.database);
       id = arg.conflictId;
-    } else if (arg instanceof vscode.Uri) {
-      const diff = arg.scheme === CONFLICT_SCHEME ? arg : diffOf(arg)?.original;
-      const q = new URLSearchParams(diff?.query ?? '');
-      database = registry.get(q.get('db') ?? '');
-      id = q.get('id') ?? undefined;
     }
     if (!database || id === undefined) throw new CommandError('no_conflict', vscode.l10n.t('Run this on a conflict under Conflicts in the WiseJSON view, or in a conflict\'s diff editor.'));
     const record = await (await database.db.collection(CONFLICTS_COLLECTION)).getById(id);
@@ -70,17 +65,37 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
     return { database, record: record as unknown as ConflictRecord };
   };
 
-  /** Every open record of the document `record` is about, and the document now. */
+  /** Every open record of one document, newest first, and the document now. */
   const setOf = async (database: OpenDatabase, coll: string, docId: string): Promise<ConflictSet> => {
     const found = await (await database.db.collection(CONFLICTS_COLLECTION)).find({ coll, docId });
     const records = newestFirst(found as unknown as ConflictRecord[]);
     const current = await (await database.db.collection(coll)).getById(docId);
     return { database, coll, docId, records, current, fields: conflictFields(current, records), shape: conflictShape(current, records) };
   };
+
+  /**
+   * The open conflicts an argument is about: those of the record a tree node or
+   * `{ database, conflictId }` names, or of the document a conflict diff shows (one of its
+   * sides' URIs, or the document it has on the right).
+   */
   const setFor = async (arg: unknown): Promise<ConflictSet> => {
+    const side = arg instanceof vscode.Uri ? (arg.scheme === CONFLICT_SCHEME ? arg : diffOf(arg)?.original) : undefined;
+    if (side) {
+      const q = new URLSearchParams(side.query);
+      const database = registry.get(q.get('db') ?? '');
+      const [coll, docId] = [q.get('coll'), q.get('doc')];
+      if (!database || coll === null || docId === null) throw new CommandError('no_conflict', vscode.l10n.t('This conflict\'s database is no longer open.'));
+      const set = await setOf(database, coll, docId);
+      if (set.records.length === 0) throw new CommandError('conflict_gone', vscode.l10n.t('The conflicts of {0} are no longer open: they were resolved here or on another replica.', docId));
+      return set;
+    }
     const { database, record } = await recordOf(arg);
     return setOf(database, record.coll, record.docId);
   };
+
+  /** Documents being resolved here (a command, a merge's save): not "resolved elsewhere". */
+  const resolvingHere = new Set<string>();
+  const keyOf = (database: OpenDatabase, coll: string, docId: string): string => JSON.stringify([database.id, coll, docId]);
 
   /** The conflict diff showing `uri` on its right side, if one is open. */
   function diffOf(uri: vscode.Uri): vscode.TabInputTextDiff | undefined {
@@ -95,7 +110,7 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
   const sideUri = (set: ConflictSet, side: 'lost' | 'now'): vscode.Uri => vscode.Uri.from({
     scheme: CONFLICT_SCHEME,
     path: side === 'lost' ? `/${escapeSegment(set.coll)}/${escapeSegment(set.docId)}.json` : `/${escapeSegment(set.coll)}/${escapeSegment(set.docId)} (${set.shape}).jsonc`,
-    query: new URLSearchParams({ db: set.database.id, id: set.records[0]._id, side }).toString(),
+    query: new URLSearchParams({ db: set.database.id, coll: set.coll, doc: set.docId, side }).toString(),
   });
 
   /** The right side when a delete won: what happened, and what the actions do. */
@@ -115,7 +130,9 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
     return lines.map((l) => `// ${l}`).join('\n') + '\n';
   };
 
-  context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(CONFLICT_SCHEME, {
+  const sidesChanged = new vscode.EventEmitter<vscode.Uri>();
+  context.subscriptions.push(sidesChanged, vscode.workspace.registerTextDocumentContentProvider(CONFLICT_SCHEME, {
+    onDidChange: sidesChanged.event,
     async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
       const set = await setFor(uri);
       if (new URLSearchParams(uri.query).get('side') === 'now') return deletedPage(set);
@@ -134,10 +151,12 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
 
   /** Closes the conflict diffs of a resolved document (not one with unsaved edits on its right). */
   const closeDiffs = async (set: ConflictSet): Promise<void> => {
-    const lostPath = sideUri(set, 'lost').path;
     const dirty = new Set(vscode.workspace.textDocuments.filter((d) => d.isDirty).map((d) => d.uri.toString()));
-    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.original.scheme === CONFLICT_SCHEME &&
-      t.input.original.path === lostPath && new URLSearchParams(t.input.original.query).get('db') === set.database.id && !dirty.has(t.input.modified.toString()));
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => {
+      if (!(t.input instanceof vscode.TabInputTextDiff) || t.input.original.scheme !== CONFLICT_SCHEME || dirty.has(t.input.modified.toString())) return false;
+      const q = new URLSearchParams(t.input.original.query);
+      return q.get('db') === set.database.id && q.get('coll') === set.coll && q.get('doc') === set.docId;
+    });
     if (tabs.length > 0) await vscode.window.tabGroups.close(tabs, true);
   };
 
@@ -149,6 +168,7 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
     const set = await setOf(database, ref.collection, ref.id);
     if (set.records.length === 0) return undefined;
     mergedBySave.set(uri.toString(), set);
+    resolvingHere.add(keyOf(database, set.coll, set.docId));
     return async (txn) => {
       for (const r of set.records) await txn.collection(CONFLICTS_COLLECTION).remove(r._id);
     };
@@ -156,9 +176,32 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
     const set = mergedBySave.get(doc.uri.toString());
     if (!set) return;
     mergedBySave.delete(doc.uri.toString());
+    resolvingHere.delete(keyOf(set.database, set.coll, set.docId));
     await closeDiffs(set);
-    await documents.open(set.database.id, set.coll, set.docId, { preview: true });
+    // The document's own editor in the diff's place (unless the window moved on meanwhile).
+    await documents.open(set.database.id, set.coll, set.docId, { preview: true }).catch(() => undefined);
     vscode.window.setStatusBarMessage(vscode.l10n.t('The conflict on {0} is resolved with the merge you saved.', set.docId), 5000);
+  }));
+
+  // A record resolved elsewhere (another replica, a script): an open diff whose document has no
+  // open record left closes; one that still has some shows them as they are now.
+  context.subscriptions.push(registry.onDidChangeData(async (change) => {
+    if (change.collection !== CONFLICTS_COLLECTION || change.kind === 'insert') return;
+    for (const tab of vscode.window.tabGroups.all.flatMap((g) => g.tabs)) {
+      const input = tab.input;
+      if (!(input instanceof vscode.TabInputTextDiff) || input.original.scheme !== CONFLICT_SCHEME) continue;
+      const q = new URLSearchParams(input.original.query);
+      if (q.get('db') !== change.database.id) continue;
+      if (resolvingHere.has(keyOf(change.database, q.get('coll') ?? '', q.get('doc') ?? ''))) continue;
+      const set = await setOf(change.database, q.get('coll') ?? '', q.get('doc') ?? '');
+      if (set.records.length === 0) {
+        await closeDiffs(set);
+        vscode.window.setStatusBarMessage(vscode.l10n.t('The conflict on {0} was resolved elsewhere.', set.docId), 5000);
+      } else {
+        sidesChanged.fire(input.original);
+        if (input.modified.scheme === CONFLICT_SCHEME) sidesChanged.fire(input.modified);
+      }
+    }
   }));
 
   commands.register('wisejson.openConflict', async (arg?: unknown) => {
@@ -215,7 +258,20 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
     const unknown = take ? [...take].filter((f) => !set.fields.some((c) => c.field === f)) : [];
     if (unknown.length > 0) throw new CommandError('no_such_field', vscode.l10n.t('{0} is not a field of this conflict; its fields are {1}.', unknown.join(', '), set.fields.map((f) => f.field).join(', ')));
 
-    const txn = database.db.beginTransaction();
+    const key = keyOf(database, set.coll, set.docId);
+    resolvingHere.add(key);
+    try {
+      await writeResolution(set, take);
+      await closeDiffs(set);
+    } finally {
+      resolvingHere.delete(key);
+    }
+    return choice === 'keep' || take?.size === 0 ? 'keep' : 'take';
+  });
+
+  /** Writes the document as resolved (taking the fields in `take`, all when omitted) and removes its records, in one transaction. */
+  async function writeResolution(set: ConflictSet, take: ReadonlySet<string> | undefined): Promise<void> {
+    const txn = set.database.db.beginTransaction();
     if (take === undefined || take.size > 0) {
       const value = lostValue(set.current, set.docId, set.fields, take);
       const target = txn.collection(set.coll);
@@ -229,7 +285,5 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
     }
     for (const r of set.records) await txn.collection(CONFLICTS_COLLECTION).remove(r._id);
     await txn.commit();
-    await closeDiffs(set);
-    return choice === 'keep' || take?.size === 0 ? 'keep' : 'take';
-  });
+  }
 }
