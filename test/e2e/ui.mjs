@@ -264,7 +264,7 @@ export async function runUiChecks(ctx) {
       (await firstNote.locator('.label-description').innerText().catch(() => '')).trim(),
     ];
     const note = NOTES.find((n) => rowTexts.includes(n.title));
-    const docRows = await tree.locator('.monaco-list-row[aria-level="4"]').count() - await tree.locator('.monaco-list-row[aria-level="4"][aria-label^="Indexes"]').count();
+    const docRows = await tree.locator('.monaco-list-row[aria-level="4"]').count() - await tree.locator('.monaco-list-row[aria-level="4"]').filter({ has: page.locator('.label-name', { hasText: /^(Indexes|Schema)$/ }) }).count();
     check('notes expands to its documents, each shown with its title', docRows === NOTES.length && !!note, `first row: ${rowTexts.join(' · ')}`);
     await firstNote.click();
     const activeTab = page.locator('.tabs-container .tab.active[data-resource-name$=".json"]');
@@ -330,7 +330,7 @@ export async function runUiChecks(ctx) {
       const ev = treeEl.querySelector('.monaco-list-row[aria-label^="events "]');
       return treeEl.querySelector(`.monaco-list-row[data-index="${Number(ev.dataset.index) + 1}"]`)?.getAttribute('aria-setsize');
     });
-    check('events shows one page (100 documents, "Load more…" and its Indexes), not the whole collection', setSize === '102', `${setSize} rows under events`);
+    check('events shows one page (100 documents, "Load more…", its Indexes and Schema), not the whole collection', setSize === '103', `${setSize} rows under events`);
     const msList = runs.map((r) => r.ms);
     figures.firstPage100k = {
       minMs: Math.min(...msList), medianMs: median(msList), runs, pageSize: 100,
@@ -669,12 +669,14 @@ export async function runUiChecks(ctx) {
     ctx.onCleanup(() => Promise.all(replicas.map((db) => db.close().catch(() => {}))));
     const contested = await (await replicaB.collection('notes')).getById(noteId);
     check('the replicas pulled the notes from the sync server', contested?.title === note.title, `${noteId}: ${contested?.title}`);
-    const lostTitle = `${note.title} (edited on replica B)`;
-    const wonTitle = `${note.title} (edited on replica C)`;
-    await (await replicaB.collection('notes')).update(noteId, { title: lostTitle });
-    await (await replicaC.collection('notes')).update(noteId, { title: wonTitle });
+    const titleB = `${note.title} (edited on replica B)`;
+    const titleC = `${note.title} (edited on replica C)`;
+    await (await replicaB.collection('notes')).update(noteId, { title: titleB });
+    await (await replicaC.collection('notes')).update(noteId, { title: titleC });
     await replicaB.triggerSync();
-    await replicaC.triggerSync(); // C did not see B's write, and wrote later: C wins, B's title is kept
+    // C did not see B's write: the later clock wins (usually C's; each replica's clock follows
+    // its own estimate of the server's, so not always), the other title is kept as a conflict.
+    await replicaC.triggerSync();
     // The tree's top (notes-app's notes), where the conflict shows.
     await tree.focus();
     await page.keyboard.press('Home');
@@ -696,11 +698,14 @@ export async function runUiChecks(ctx) {
     await conflictLink.click();
     const diffTab = page.locator('.tabs-container .tab.active', { hasText: `${noteId}: the value that lost ↔ now (title)` });
     await diffTab.waitFor({ state: 'visible', timeout: WAIT });
-    const sides = await page.waitForFunction(([lost, won]) => {
-      const texts = [...document.querySelectorAll('.monaco-diff-editor .monaco-editor .view-lines')].map((e) => e.innerText.replace(/\u00a0/g, ' '));
-      return texts.some((t) => t.includes(lost)) && texts.some((t) => t.includes(won)) ? texts.length : null;
-    }, [lostTitle, wonTitle], { timeout: WAIT });
-    check('the timeline\'s Open conflict link shows the two titles side by side in the diff editor', true, `${await diffTab.innerText()}; ${await sides.jsonValue()} sides`);
+    const lostTitle = await (await page.waitForFunction(([b, c]) => {
+      const text = (side) => document.querySelector(`.monaco-diff-editor .editor.${side} .view-lines`)?.innerText.replace(/\u00a0/g, ' ') ?? '';
+      const [lost, now] = [text('original'), text('modified')];
+      if (lost.includes(b) && now.includes(c)) return b;
+      if (lost.includes(c) && now.includes(b)) return c;
+      return null;
+    }, [titleB, titleC], { timeout: WAIT })).jsonValue();
+    check('the timeline\'s Open conflict link shows the two titles side by side in the diff editor', true, `${await diffTab.innerText()}; lost: ${lostTitle}`);
     await calmMouse(page);
     await page.screenshot({ path: SHOT('conflict.png') });
     ui(`screenshot: ${rel(SHOT('conflict.png'))}`);

@@ -1,11 +1,7 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { WiseJSON } from '../../src/engine';
 import { FIELD_OPERATORS } from '../../src/engine/query/match';
 import { UPDATE_OPERATORS } from '../../src/engine/query/update';
-import { FILTER_OPERATOR_DOCS, operatorHoverAt, sampleFields, suggestionAt, UPDATE_OPERATOR_DOCS } from '../../src/extension/queries/query-assist';
+import { FILTER_OPERATOR_DOCS, operatorHoverAt, suggestionAt, UPDATE_OPERATOR_DOCS } from '../../src/extension/queries/query-assist';
 
 /** suggestionAt for a text whose cursor is written `|`. */
 function at(textWithCursor: string) {
@@ -57,30 +53,5 @@ describe('query files: completion places, operator hovers, field samples', () =>
     assert.match(operatorHoverAt(text, text.indexOf('$inc') + 2)!.text, /^\*\*\$inc\*\* — Adds to numbers/);
     assert.equal(operatorHoverAt(text, text.indexOf('"n"') + 1), undefined);
     assert.equal(operatorHoverAt(Q('"find": { "$bogus": 1 }'), Q('"find": { "$bogus": 1 }').indexOf('$bogus')), undefined);
-  });
-
-  it('samples a collection\'s field paths, most common first, with their types', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wisejson-query-assist-'));
-    const db = new WiseJSON(dir);
-    try {
-      const notes = await db.collection('notes');
-      await notes.insertMany([
-        { title: 'a', meta: { by: 'ann', tags: ['x'] } },
-        { title: 'b', meta: { by: 'bob' }, rank: 2 },
-        { title: 3, meta: null },
-      ]);
-      const { fields, sampled } = await sampleFields(notes);
-      assert.equal(sampled, 3);
-      const byPath = Object.fromEntries(fields.map((f) => [f.path, f]));
-      assert.deepEqual(byPath.title, { path: 'title', count: 3, types: ['number', 'string'] });
-      assert.deepEqual(byPath['meta.by'], { path: 'meta.by', count: 2, types: ['string'] });
-      assert.deepEqual(byPath['meta.tags'], { path: 'meta.tags', count: 1, types: ['array'] });
-      assert.deepEqual(byPath.meta.types, ['null', 'object']);
-      assert.equal(fields[0].count, 3);
-      assert.ok(fields.findIndex((f) => f.path === 'rank') > fields.findIndex((f) => f.path === 'meta.by'));
-    } finally {
-      await db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { OpenDatabase } from '../../src/extension/databases/database-registry';
-import { CollectionNode, ConflictsNode, DatabaseNode, DocumentNode, FolderNode, IndexesNode, IndexNode, LoadMoreNode, TreeNode } from '../../src/extension/tree/database-tree-nodes';
+import { CollectionNode, ConflictsNode, DatabaseNode, DocumentNode, FolderNode, IndexesNode, IndexNode, LoadMoreNode, SchemaFieldNode, SchemaNode, TreeNode } from '../../src/extension/tree/database-tree-nodes';
 import { CONFLICTS_COLLECTION, parseConflictRecord } from '../../src/sync/protocol';
 import { addDatabase, EXTENSION_ID, extensionApi, removeDatabase, waitFor } from './helpers';
 
@@ -59,9 +59,9 @@ describe('extension: the Databases tree', function () {
     t.refresh(big);
     let children = await t.getChildren(big);
     assert.equal(children.filter((c) => is(c, 'document')).length, 100, 'the first page has wisejson.pageSize (100) documents');
-    const more = children.at(-2)!;
+    const more = children.at(-3)!;
     assert.ok(is(more, 'loadMore'), '"Load more" follows the documents');
-    assert.ok(is(children.at(-1)!, 'indexes'), 'the collection\'s Indexes come last, after "Load more"');
+    assert.deepEqual(children.slice(-2).map((n) => n.kind), ['indexes', 'schema'], 'the collection\'s Indexes and Schema come last, after "Load more"');
     const moreItem = await t.getTreeItem(more);
     assert.equal(moreItem.command?.command, 'wisejson.loadMore');
     assert.equal(await vscode.commands.executeCommand('wisejson.loadMore', more), 200);
@@ -88,7 +88,7 @@ describe('extension: the Databases tree', function () {
     const t = await tree();
     const big = await collectionNode('big');
     for (let guard = 0; guard < 200; guard++) {
-      const last = (await t.getChildren(big)).at(-2)!;
+      const last = (await t.getChildren(big)).at(-3)!;
       if (!is(last, 'loadMore')) break;
       await t.loadMore((last as LoadMoreNode).parent);
     }
@@ -146,7 +146,7 @@ describe('extension: the Databases tree', function () {
   it('lists a collection\'s indexes with their kind under Indexes; Create Index on it and Drop Index on an index update it', async () => {
     const t = await tree();
     const small = await collectionNode('small');
-    const indexes = (await t.getChildren(small)).at(-1)! as IndexesNode;
+    const indexes = (await t.getChildren(small)).at(-2)! as IndexesNode;
     assert.ok(is(indexes, 'indexes'));
     const item = await t.getTreeItem(indexes);
     assert.deepEqual([item.label, item.description, item.contextValue], ['Indexes', '0', 'indexes']);
@@ -169,6 +169,45 @@ describe('extension: the Databases tree', function () {
     }
   });
 
+  it('shows a collection\'s schema last: the fields of a sample with their types and how often each occurs, sampled again when the collection changes', async () => {
+    const t = await tree();
+    const people = await database.db.collection('people');
+    await people.insertMany([
+      { _id: 'p1', name: 'Ann', age: 31, address: { city: 'Oslo', zip: '0150' } },
+      { _id: 'p2', name: 'Bob', age: '40', address: { city: 'Riga' } },
+      { _id: 'p3', name: 'Cy', address: null },
+      { _id: 'p4', name: 'Di', tags: ['x'] },
+    ]);
+    const coll = await waitFor('the people collection', () => collectionNode('people').catch(() => undefined));
+    const schema = (await t.getChildren(coll)).at(-1)! as SchemaNode;
+    assert.ok(is(schema, 'schema'));
+    assert.deepEqual([(await t.getTreeItem(schema)).label, (await t.getTreeItem(schema)).contextValue], ['Schema', 'schema']);
+    const describe = async (nodes: TreeNode[]) => Promise.all(nodes.map(async (n) => {
+      const item = await t.getTreeItem(n);
+      return `${item.label}: ${item.description}${item.collapsibleState === vscode.TreeItemCollapsibleState.Collapsed ? ' ▸' : ''}`;
+    }));
+    const fields = await t.getChildren(schema);
+    assert.deepEqual(await describe(fields), [
+      '_id: string · 100 %', 'createdAt: string · 100 %', 'name: string · 100 %', 'updatedAt: string · 100 %',
+      'address: object | null · 75 % ▸', 'age: number | string · 50 %', 'tags: array · 25 %',
+    ]);
+    const address = fields.find((f) => (f as SchemaFieldNode).field.path === 'address')!;
+    assert.deepEqual(await describe(await t.getChildren(address)), ['city: string · 50 %', 'zip: string · 25 %']);
+    assert.match(String((await t.getTreeItem(address)).tooltip), /^address: in 3 of 4 sampled documents \(75 %\); object 2, null 1$/);
+    assert.equal(t.getParent(address), schema);
+
+    const changed: unknown[] = [];
+    const sub = t.onDidChangeTreeData((n) => changed.push(n));
+    try {
+      await people.insert({ _id: 'p5', name: 'Eve', email: 'eve@example.com' });
+      // The Schema node, or a node above it (changes close together refresh the highest one).
+      await waitFor('the Schema node to be refreshed', () => changed.some((n) => n === undefined || n === schema || n === coll || n === coll.parent));
+      assert.ok((await describe(await t.getChildren(schema))).includes('email: string · 20 %'), 'sampled again');
+    } finally {
+      sub.dispose();
+    }
+  });
+
   it('shows a collection\'s open sync conflicts as "Conflicts (n)", newest first, and their number on the view\'s badge', async () => {
     const api = await extensionApi();
     const t = await tree();
@@ -184,7 +223,7 @@ describe('extension: the Databases tree', function () {
     await conflicts.insertMany(records);
     const node = await waitFor('the Conflicts node', async () => (await t.getChildren(small)).find((n) => is(n, 'conflicts')) as ConflictsNode | undefined);
     const children = await t.getChildren(small);
-    assert.deepEqual(children.slice(-2).map((n) => n.kind), ['conflicts', 'indexes'], 'after the documents, before the indexes');
+    assert.deepEqual(children.slice(-3).map((n) => n.kind), ['conflicts', 'indexes', 'schema'], 'after the documents, before the indexes');
     assert.equal((await t.getTreeItem(node)).label, 'Conflicts (2)');
     const items = await Promise.all((await t.getChildren(node)).map((n) => t.getTreeItem(n)));
     assert.deepEqual(items.map((i) => i.label), ['b', 'a'], 'newest first');

@@ -5,7 +5,6 @@
  * engine's own, so completion offers exactly what the engine runs.
  */
 import { getLocation, parseTree, findNodeAtLocation, type JSONPath, type Node } from 'jsonc-parser';
-import type { Collection } from '../../engine';
 import { FIELD_OPERATORS, LOGICAL_OPERATORS } from '../../engine/query/match';
 import { UPDATE_OPERATORS } from '../../engine/query/update';
 import { QUERY_KINDS } from './query-file';
@@ -144,36 +143,3 @@ export function operatorHoverAt(text: string, offset: number): { text: string; o
   return Object.hasOwn(docs, op) ? { text: `**${op}** — ${docs[op]}`, offset: node.offset, length: node.length } : undefined;
 }
 
-/** A field path seen in a sample of a collection: how many sampled documents have it, and its types. */
-export interface SampledField {
-  path: string;
-  count: number;
-  types: string[];
-}
-
-/** How many documents a field sample reads. */
-export const SAMPLE_SIZE = 200;
-const MAX_DEPTH = 4;
-
-/** The field paths (dotted, into objects, not into arrays) of the first documents of `coll`. */
-export async function sampleFields(coll: Collection, size = SAMPLE_SIZE): Promise<{ fields: SampledField[]; sampled: number }> {
-  const { docs: documents } = await coll.page({ limit: size });
-  const seen = new Map<string, { count: number; types: Set<string> }>();
-  const walk = (value: Record<string, unknown>, prefix: string, depth: number, counted: Set<string>): void => {
-    for (const [key, v] of Object.entries(value)) {
-      const path = prefix + key;
-      let f = seen.get(path);
-      if (!f) seen.set(path, (f = { count: 0, types: new Set() }));
-      if (!counted.has(path)) {
-        counted.add(path);
-        f.count++;
-      }
-      f.types.add(v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
-      if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth < MAX_DEPTH) walk(v as Record<string, unknown>, `${path}.`, depth + 1, counted);
-    }
-  };
-  for (const d of documents) walk(d, '', 1, new Set());
-  const fields = [...seen].map(([path, f]) => ({ path, count: f.count, types: [...f.types].sort() }));
-  fields.sort((a, b) => b.count - a.count || a.path.localeCompare(b.path));
-  return { fields, sampled: documents.length };
-}

@@ -13,7 +13,8 @@ import { CommandError, resolveCollection } from '../commands/targets';
 import type { CommandRegistrar } from '../commands/register-command';
 import { FIELD_OPERATORS, LOGICAL_OPERATORS } from '../../engine/query/match';
 import { UPDATE_OPERATORS } from '../../engine/query/update';
-import { FILTER_OPERATOR_DOCS, operatorHoverAt, sampleFields, suggestionAt, UPDATE_OPERATOR_DOCS, type SampledField, type SuggestionPlace } from './query-assist';
+import { FILTER_OPERATOR_DOCS, operatorHoverAt, suggestionAt, UPDATE_OPERATOR_DOCS, type SuggestionPlace } from './query-assist';
+import { sampleFields, type FieldSample } from '../schema/field-sample';
 import { entryAt, parseQueryFile, queryText, type FileQuery, type QueryFile } from './query-file';
 import { QueryHistory, type HistoryEntry } from './query-history';
 import { QueryResults } from './query-results';
@@ -81,7 +82,7 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
   private readonly disposables: vscode.Disposable[];
   private readonly parsed = new WeakMap<vscode.TextDocument, { version: number; file: QueryFile }>();
   /** Field samples per collection (`<database id>\0<collection>`), dropped when it changes. */
-  private readonly samples = new Map<string, Promise<{ fields: SampledField[]; sampled: number }>>();
+  private readonly samples = new Map<string, Promise<FieldSample>>();
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
 
   constructor(private readonly registry: DatabaseRegistry, readonly history: QueryHistory, readonly grid: ResultsGrid) {
@@ -169,7 +170,7 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
   }
 
   /** The field paths of a sample of the query's collection (cached until the collection changes). */
-  private async fieldsOf(uri: vscode.Uri, db: string | undefined, collection: string | undefined): Promise<{ fields: SampledField[]; sampled: number } | undefined> {
+  private async fieldsOf(uri: vscode.Uri, db: string | undefined, collection: string | undefined): Promise<FieldSample | undefined> {
     const database = db === undefined ? undefined : this.tryDatabaseOf(uri, db);
     if (!database || collection === undefined || !(await database.db.getCollectionNames()).includes(collection)) return undefined;
     const key = `${database.id}\0${collection}`;

@@ -6,8 +6,9 @@
 import * as vscode from 'vscode';
 import type { Doc } from '../../engine';
 import type { OpenDatabase } from '../databases/database-registry';
+import type { FieldSample, SampledField } from '../schema/field-sample';
 
-export type TreeNode = FolderNode | DatabaseNode | CollectionNode | DocumentNode | LoadMoreNode | ConflictsNode | ConflictNode | IndexesNode | IndexNode | MessageNode;
+export type TreeNode = FolderNode | DatabaseNode | CollectionNode | DocumentNode | LoadMoreNode | ConflictsNode | ConflictNode | IndexesNode | IndexNode | SchemaNode | SchemaFieldNode | MessageNode;
 
 export class FolderNode {
   readonly kind = 'folder';
@@ -107,6 +108,36 @@ export class IndexNode {
   constructor(readonly parent: IndexesNode, readonly fieldName: string, readonly unique: boolean) {}
   get id(): string {
     return `index:${this.parent.parent.id}\u0000${this.fieldName}`;
+  }
+}
+
+/** The fields of a sample of a collection's documents (last under a collection, after its indexes). */
+export class SchemaNode {
+  readonly kind = 'schema';
+  /** The sample, taken when first shown and again after the collection changed. */
+  sample: Promise<FieldSample> | undefined;
+  constructor(readonly parent: CollectionNode) {}
+  get id(): string {
+    return `schema:${this.parent.id}`;
+  }
+  get database(): OpenDatabase {
+    return this.parent.database;
+  }
+}
+
+/** A field of a collection's sampled schema; an object's fields are its children. */
+export class SchemaFieldNode {
+  readonly kind = 'schemaField';
+  constructor(readonly parent: SchemaNode | SchemaFieldNode, readonly field: SampledField, readonly sampled: number) {}
+  get schema(): SchemaNode {
+    return this.parent instanceof SchemaNode ? this.parent : this.parent.schema;
+  }
+  get id(): string {
+    return `schemaField:${this.schema.parent.id}\u0000${this.field.path}`;
+  }
+  /** The field's own name (the last part of its path). */
+  get name(): string {
+    return this.parent instanceof SchemaNode ? this.field.path : this.field.path.slice(this.parent.field.path.length + 1);
   }
 }
 

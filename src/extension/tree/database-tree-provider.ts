@@ -5,7 +5,8 @@
 import * as vscode from 'vscode';
 import { CONFLICTS_COLLECTION } from '../../sync/protocol';
 import type { DataChange, DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
-import { CollectionFilter, CollectionNode, ConflictNode, ConflictsNode, DatabaseNode, DocumentNode, documentSummary, documentTitle, FolderNode, IndexesNode, IndexNode, LoadMoreNode, MessageNode, TreeNode } from './database-tree-nodes';
+import { CollectionFilter, CollectionNode, ConflictNode, ConflictsNode, DatabaseNode, DocumentNode, documentSummary, documentTitle, FolderNode, IndexesNode, IndexNode, LoadMoreNode, MessageNode, SchemaFieldNode, SchemaNode, TreeNode } from './database-tree-nodes';
+import { childFields, SAMPLE_SIZE, sampleFields, type FieldSample } from '../schema/field-sample';
 
 /** Changes arriving within this many ms are refreshed together. */
 const REFRESH_DEBOUNCE_MS = 150;
@@ -17,6 +18,7 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
   private readonly databases = new Map<string, DatabaseNode>();
   private readonly collections = new Map<string, CollectionNode>();
   private readonly indexNodes = new WeakMap<CollectionNode, IndexesNode>();
+  private readonly schemaNodes = new WeakMap<CollectionNode, SchemaNode>();
   private readonly conflictsChanged = new vscode.EventEmitter<void>();
   /** A conflict record was added or removed in some database. */
   readonly onDidChangeConflicts = this.conflictsChanged.event;
@@ -71,6 +73,12 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
       this.schedule(dbNode); // a collection the tree has not shown yet
       return;
     }
+    const schema = this.schemaNodes.get(coll);
+    if (schema?.sample) {
+      // Sampled again when next shown.
+      schema.sample = undefined;
+      this.schedule(schema);
+    }
     if (change.kind === 'update' && change.id !== undefined) {
       const doc = coll.documents.find((d) => d.documentId === change.id);
       if (doc && !coll.filter) {
@@ -116,6 +124,7 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
     if (node instanceof CollectionNode) return this.collectionChildren(node);
     if (node instanceof IndexesNode) return this.indexChildren(node);
     if (node instanceof ConflictsNode) return this.conflictChildren(node);
+    if (node instanceof SchemaNode || node instanceof SchemaFieldNode) return this.schemaChildren(node);
     return [];
   }
 
@@ -173,7 +182,7 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
     if (out.length === 0) out.push(new MessageNode(node, 'empty', node.filter ? vscode.l10n.t('No document matches the filter') : vscode.l10n.t('No documents'), 'info'));
     const conflicts = await openConflicts(node.database, node.name);
     if (conflicts > 0) out.push(new ConflictsNode(node, conflicts));
-    out.push(this.indexesOf(node));
+    out.push(this.indexesOf(node), this.schemaOf(node));
     return out;
   }
 
@@ -195,6 +204,26 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
     let n = this.indexNodes.get(node);
     if (!n) this.indexNodes.set(node, (n = new IndexesNode(node)));
     return n;
+  }
+
+  /** The collection's Schema node (one per collection node, so its expansion and sample are kept). */
+  private schemaOf(node: CollectionNode): SchemaNode {
+    let n = this.schemaNodes.get(node);
+    if (!n) this.schemaNodes.set(node, (n = new SchemaNode(node)));
+    return n;
+  }
+
+  /** The sample a Schema node shows (taken now if the collection changed since the last). */
+  private sampleOf(node: SchemaNode): Promise<FieldSample> {
+    node.sample ??= node.database.db.collection(node.parent.name).then((c) => sampleFields(c));
+    return node.sample;
+  }
+
+  private async schemaChildren(node: SchemaNode | SchemaFieldNode): Promise<TreeNode[]> {
+    const schema = node instanceof SchemaNode ? node : node.schema;
+    const { fields, sampled } = await this.sampleOf(schema);
+    if (sampled === 0) return [new MessageNode(node, 'empty', vscode.l10n.t('No documents to sample'), 'info')];
+    return childFields(fields, node instanceof SchemaFieldNode ? node.field.path : undefined).map((f) => new SchemaFieldNode(node, f, sampled));
   }
 
   private async indexChildren(node: IndexesNode): Promise<TreeNode[]> {
@@ -363,6 +392,26 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
       item.contextValue = 'index';
       return item;
     }
+    if (node instanceof SchemaNode) {
+      const item = new vscode.TreeItem(vscode.l10n.t('Schema'), vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = node.id;
+      item.iconPath = new vscode.ThemeIcon('symbol-structure');
+      item.tooltip = vscode.l10n.t('The fields of the first {0} documents of {1} (a sample), with their types and how often each occurs; sampled again when the collection changes.', SAMPLE_SIZE, node.parent.name);
+      item.contextValue = 'schema';
+      return item;
+    }
+    if (node instanceof SchemaFieldNode) {
+      const { field, sampled } = node;
+      const nested = field.types.includes('object') && (await this.sampleOf(node.schema)).fields.some((f) => f.path.startsWith(`${field.path}.`));
+      const item = new vscode.TreeItem(node.name, nested ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+      item.id = node.id;
+      item.iconPath = new vscode.ThemeIcon(field.types.length === 1 ? TYPE_ICONS[field.types[0]] ?? 'symbol-field' : 'symbol-field');
+      item.description = `${Object.keys(field.typeCounts).join(' | ')} · ${percent(field.count, sampled)}`;
+      item.tooltip = vscode.l10n.t('{0}: in {1} of {2} sampled documents ({3}); {4}', field.path, field.count, sampled, percent(field.count, sampled),
+        Object.entries(field.typeCounts).map(([t, n]) => `${t} ${n}`).join(', '));
+      item.contextValue = 'schemaField';
+      return item;
+    }
     if (node instanceof LoadMoreNode) {
       const item = new vscode.TreeItem(vscode.l10n.t('Load more…'), vscode.TreeItemCollapsibleState.None);
       item.id = node.id;
@@ -409,6 +458,17 @@ function conflictKindText(kind: string, fields: string[]): string {
 
 function collectionKey(database: OpenDatabase, name: string): string {
   return `${database.id}\u0000${name}`;
+}
+
+/** The icon of a field of one JSON type. */
+const TYPE_ICONS: Record<string, string> = {
+  string: 'symbol-string', number: 'symbol-number', boolean: 'symbol-boolean', null: 'symbol-null', object: 'symbol-object', array: 'symbol-array',
+};
+
+/** `n` of `total` as a whole percentage ("100 %" only when all). */
+function percent(n: number, total: number): string {
+  const p = (n / total) * 100;
+  return `${n === total ? 100 : Math.min(99, Math.max(1, Math.round(p)))} %`;
 }
 
 function isAncestor(a: TreeNode, b: TreeNode): boolean {
