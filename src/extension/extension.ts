@@ -12,6 +12,7 @@ import { registerSyncCommands } from './commands/sync-commands';
 import { DatabaseRegistry } from './databases/database-registry';
 import { registerDocuments } from './documents/document-editors';
 import { registerConflicts } from './conflicts/conflict-commands';
+import { registerAgentTools } from './agent/agent-tools';
 import { registerQueryWorkbench } from './queries/query-workbench';
 import { connectDevServer, grantDevServerConsent } from './sync/dev-server';
 import { SyncConsent } from './sync/sync-consent';
@@ -84,6 +85,7 @@ function compose(context: vscode.ExtensionContext) {
   registerSyncCommands(commands, registry, sync);
   const queries = registerQueryWorkbench(context, commands, registry, log);
   registerConflicts(context, commands, registry, documents);
+  registerAgentTools(context, registry);
 
   const storagePaths = { logs: context.logUri.fsPath, global: context.globalStorageUri.fsPath, workspace: context.storageUri?.fsPath };
   return { log, registry, keys, sync, tree, view, syncTree, syncView, statusBar, syncEventLog, timeline, documents, commands, queries, storagePaths };
