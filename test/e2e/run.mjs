@@ -301,7 +301,7 @@ try {
     if (code === 0 && args.has('--update-screenshots')) {
       const dir = path.join(ROOT, 'media', 'screenshots');
       mkdirSync(dir, { recursive: true });
-      for (const f of ['tree-and-document.png', 'timeline.png', 'timeline-light.png', 'query.png', 'query-index.png', 'conflict.png']) copyFileSync(path.join(ARTIFACTS, f), path.join(dir, f));
+      for (const f of ['tree-and-document.png', 'timeline.png', 'timeline-light.png', 'query.png', 'query-index.png', 'conflict.png', 'agent-write.png']) copyFileSync(path.join(ARTIFACTS, f), path.join(dir, f));
       say(`README screenshots updated in ${rel(dir)}/`);
     }
   } else if (RUN_UI) say('skipping the UI checks: the suite failed');

@@ -18,13 +18,15 @@
 //     times), Export… as CSV, the offered index and the explain after it.
 // 10. A sync conflict made by two more replicas through the sync server: live in the tree, opened
 //     from the timeline's link in the diff editor, resolved from the diff's title bar.
+// 11. The chat agent's write tool, called by a stand-in for the agent: its confirmation accepted
+//     (an insert, which syncs) and declined (a delete).
 // Figures go to stdout ([ui] …) and artifacts/ui-figures.json; screenshots to artifacts/.
 //
 // Why two folders: enabling sync on a folder queues all its documents for the server, and pushing
 // 100,000 documents takes about a minute here; the 100k collection sits in a folder that is not
 // synced, as it would in a real workspace that syncs only some data.
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -216,8 +218,13 @@ export async function runUiChecks(ctx) {
     // 1. Data and sync server.
     const root = path.join(ctx.tmp, 'ui');
     mkdirSync(root, { recursive: true });
-    const extensionDir = path.join(root, 'extension');
+    // The extensions under development: WiseJSON, and a stand-in for the chat agent (step 11)
+    // that calls a tool as the agent would. One folder holding both (VS Code loads each of its
+    // subfolders): the workbench keeps only one extensionDevelopmentPath of its payload.
+    const devExtensions = path.join(root, 'dev-extensions');
+    const extensionDir = path.join(devExtensions, 'wisejson');
     await snapshotExtension(extensionDir);
+    cpSync(path.join(ROOT, 'test', 'e2e', 'agent-stand-in'), path.join(devExtensions, 'agent-stand-in'), { recursive: true });
     const seed = await seedWorkspace(root, extensionDir);
     figures.seedMs = seed.ms;
     ui(`seeded notes-app/.wisejson (notes 12, users 4) and telemetry/.wisejson (events ${EVENTS}) in ${seed.ms} ms`);
@@ -235,7 +242,7 @@ export async function runUiChecks(ctx) {
       countSentCalls(ws, '$getChildren', getChildren);
       watchExtHostConsole(ws, (severity, text) => ctx.extHostLog.write(`[ui ${severity}] ${text}\n`));
     });
-    await page.goto(workbenchUrl(ctx.server, { workspace: seed.file, payload: { extensionDevelopmentPath: extensionDir } }));
+    await page.goto(workbenchUrl(ctx.server, { workspace: seed.file, payload: { extensionDevelopmentPath: devExtensions } }));
 
     // 3. The activity bar entry, the tree, a document.
     const entry = page.locator('.activitybar a.action-label[aria-label="WiseJSON"]');
@@ -724,6 +731,43 @@ export async function runUiChecks(ctx) {
     })();
     check('resolved in the UI: the other replica gets the title that lost, and the record is gone there too', extensionSide === lostTitle, extensionSide);
 
+    // 11. The chat agent's write tool, called by a stand-in for the agent (test/e2e/agent-stand-in:
+    //     vscode.lm.invokeTool outside a chat request, so VS Code asks in a modal dialog what the
+    //     tool's prepareInvocation says): an insert accepted, then a delete declined.
+    const callFile = path.join(root, 'notes-app', 'agent-call.json');
+    const resultFile = path.join(root, 'notes-app', 'agent-result.json');
+    const callWriteTool = async (input, accept, shot) => {
+      rmSync(resultFile, { force: true });
+      writeFileSync(callFile, JSON.stringify({ name: 'wisejson_write', input }));
+      await runCommand(page, 'Agent Stand-in: Invoke the Tool in agent-call.json');
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ state: 'visible', timeout: WAIT });
+      const asked = (await dialog.innerText()).replace(/\s+/g, ' ').trim();
+      if (shot) {
+        await page.screenshot({ path: SHOT(shot) });
+        ui(`screenshot: ${rel(SHOT(shot))}`);
+      }
+      const buttons = dialog.locator('.dialog-buttons .monaco-button');
+      await (accept ? buttons.filter({ hasNotText: /^Cancel$/ }).first() : buttons.filter({ hasText: /^Cancel$/ })).click();
+      for (let i = 0; i < 100 && !existsSync(resultFile); i++) await sleep(100);
+      return { asked, result: existsSync(resultFile) ? JSON.parse(readFileSync(resultFile, 'utf8')) : null };
+    };
+    const fixtures = [1, 2, 3].map((n) => ({ title: `Fixture note ${n}`, body: 'Written by the agent', tags: ['fixture'], done: false }));
+    const inserted = await callWriteTool({ database: 'notes-app/.wisejson', collection: 'notes', action: 'insert', documents: fixtures }, true, 'agent-write.png');
+    check('the write tool asks first, saying what it will do and to how many documents', /Insert 3 documents into notes \(notes-app\/\.wisejson\)\?/.test(inserted.asked) && /3 new document\(s\), in one commit/.test(inserted.asked), inserted.asked.slice(0, 160));
+    check('accepted: the documents are inserted, and the agent is told their ids', inserted.result?.ok === true && /^Inserted 3 documents into notes in one commit; their _id: /.test(inserted.result.text), JSON.stringify(inserted.result));
+    const fixturesOnC = async () => {
+      await replicaC.triggerSync();
+      return (await replicaC.collection('notes')).count({ tags: 'fixture' });
+    };
+    let synced = 0;
+    for (let i = 0; i < 50 && (synced = await fixturesOnC()) !== 3; i++) await sleep(200);
+    check('the agent\'s insert syncs like any write (another replica has them)', synced === 3, `${synced} fixture notes on replica C`);
+    const declined = await callWriteTool({ database: 'notes-app/.wisejson', collection: 'notes', action: 'delete', filter: { tags: 'fixture' } }, false);
+    check('a delete asks first with the number it would delete', /Delete 3 documents of notes \(notes-app\/\.wisejson\)\?/.test(declined.asked), declined.asked.slice(0, 160));
+    await sleep(1000);
+    check('declined: nothing is deleted, and the agent is told it was cancelled', declined.result?.ok === false && /cancel/i.test(declined.result.error) && (await fixturesOnC()) === 3, JSON.stringify(declined.result));
+
     const r = figures.firstPage100k;
     console.log(`[ui] first page of a 100k collection: min ${r.minMs} ms, median ${r.medianMs} ms over ${r.runs.length} expands (${r.runs.map((x) => x.ms).join(' / ')} ms; the first one is the session's first)`);
     console.log(`[ui] activation: ${figures.activation.runningExtensions} (Developer: Show Running Extensions${figures.activation.hover ? `; ${figures.activation.hover}` : ''})`);
@@ -731,7 +775,7 @@ export async function runUiChecks(ctx) {
     console.log(`[ui] Trigger Sync → new success row in the timeline: ${figures.triggerSyncRowMs} ms`);
     console.log(`[ui] query file: Ctrl+Enter → the grid's first row: ${figures.queryResultsMs} ms (the grid's first opening)`);
     console.log(`[ui] grid, find {} on 100k documents: Ctrl+Enter → first row ${figures.gridFirstPage100k.runsMs.join(' / ')} ms; scroll top → bottom: ${figures.gridScroll100k.over33ms} of ${figures.gridScroll100k.steps} frames over 33 ms (p95 ${figures.gridScroll100k.p95FrameMs} ms), 3 rows a frame: ${figures.gridScrollSmooth.over33ms} of ${figures.gridScrollSmooth.frames} (p95 ${figures.gridScrollSmooth.p95FrameMs} ms); CSV export of ${Math.ceil(EVENTS / 6)} rows: ${figures.exportCsvMs} ms`);
-    console.log(`[ui] figures: ${rel(SHOT('ui-figures.json'))}; screenshots: ${['tree-and-document.png', 'timeline.png', 'timeline-light.png', 'timeline-hc.png', 'query.png', 'query-index.png', 'conflict.png'].join(', ')}`);
+    console.log(`[ui] figures: ${rel(SHOT('ui-figures.json'))}; screenshots: ${['tree-and-document.png', 'timeline.png', 'timeline-light.png', 'timeline-hc.png', 'query.png', 'query-index.png', 'conflict.png', 'agent-write.png'].join(', ')}`);
     ui(`all checks passed in ${((Date.now() - T0) / 1000).toFixed(1)} s`);
     return 0;
   } catch (err) {

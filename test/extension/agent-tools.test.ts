@@ -27,9 +27,9 @@ describe('extension: the chat agent\'s tools', function () {
     await removeDatabase(database);
   });
 
-  it('are contributed and registered: list, describe, query, explain', () => {
+  it('are contributed and registered: list, describe, query, explain, write', () => {
     const names = vscode.lm.tools.filter((t) => t.name.startsWith('wisejson_')).map((t) => t.name).sort();
-    assert.deepEqual(names, ['wisejson_describeCollection', 'wisejson_explain', 'wisejson_listDatabases', 'wisejson_query']);
+    assert.deepEqual(names, ['wisejson_describeCollection', 'wisejson_explain', 'wisejson_listDatabases', 'wisejson_query', 'wisejson_write']);
   });
 
   it('lists the open databases with their collections and document counts', async () => {
@@ -72,5 +72,18 @@ describe('extension: the chat agent\'s tools', function () {
     await assert.rejects(invoke('wisejson_query', { database: 'nope', collection: 'tasks' }), /No open database is named "nope"; the open ones: .*\.wisejson-agent-tools/);
     await assert.rejects(invoke('wisejson_describeCollection', { database: name, collection: 'task' }), /has no collection "task"; its collections: tasks/);
     await assert.rejects(invoke('wisejson_query', { database: name, collection: 'tasks', filter: { done: { $bogus: 1 } } }), /\$bogus/);
+  });
+
+  // The write tool asks the user in a modal dialog outside a chat request, which would block this
+  // suite: its confirmation (accept and decline) is in the browser UI check. Input it refuses
+  // fails before anything is asked.
+  it('the write tool refuses a bad input before asking anything, saying what to fix', async () => {
+    const write = (input: object) => invoke('wisejson_write', { database: name, collection: 'tasks', ...input });
+    await assert.rejects(write({ action: 'drop' }), /action must be "insert", "update" or "delete"/);
+    await assert.rejects(write({ action: 'delete' }), /A delete needs a filter \(use \{\} for every document\)/);
+    await assert.rejects(write({ action: 'update', filter: { done: true } }), /An update needs "update"/);
+    await assert.rejects(write({ action: 'insert', documents: [] }), /documents must be a non-empty array of JSON objects/);
+    await assert.rejects(write({ action: 'update', collection: 'nope', filter: {}, update: { $set: { a: 1 } } }), /has no collection "nope"/);
+    assert.equal(await (await database.db.collection('tasks')).count(), 150, 'nothing changed');
   });
 });

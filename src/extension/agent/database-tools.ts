@@ -141,3 +141,97 @@ export async function explainQuery(database: OpenDatabase, input: QueryToolInput
   if (e.indexable.length > 0) lines.push(`An index on ${e.indexable.join(' or ')} could serve this filter (none exists): creating one would avoid the scan.`);
   return lines.join('\n');
 }
+
+/** The write tool's actions. */
+export type WriteAction = 'insert' | 'update' | 'delete';
+
+export interface WriteToolInput {
+  database?: unknown;
+  collection?: unknown;
+  action?: unknown;
+  /** insert: the documents. */
+  documents?: unknown;
+  /** update, delete: which documents. */
+  filter?: unknown;
+  /** update: `$set`-style operators, or fields to merge. */
+  update?: unknown;
+}
+
+/** The most documents one call of the write tool inserts. */
+export const MAX_TOOL_INSERTS = 1000;
+
+/** A checked write: what it does, to how many documents, and how to run it. */
+export interface PlannedWrite {
+  database: OpenDatabase;
+  collection: string;
+  action: WriteAction;
+  /** Documents it inserts, or that match the filter now. */
+  touches: number;
+  /** A short English summary for the confirmation: "Insert 3 documents into notes". */
+  summary: string;
+  /** The input as JSON, for the confirmation's detail (shortened). */
+  detail: string;
+  run(): Promise<string>;
+}
+
+/**
+ * Checks a write tool input against the database (it must be writable, the collection must exist
+ * for an update or delete) and counts what it would touch; `run` then does it in one commit.
+ */
+export async function planWrite(databases: readonly OpenDatabase[], input: WriteToolInput): Promise<PlannedWrite> {
+  const database = findDatabase(databases, input.database);
+  if (database.readOnly) {
+    throw new QueryRunError('READ_ONLY', `${toolName(database)} is read-only: this workspace is not trusted, and the WiseJSON write tool is refused in an untrusted workspace. Trust the workspace to let the agent write.`);
+  }
+  const action = input.action;
+  if (action !== 'insert' && action !== 'update' && action !== 'delete') throw new QueryRunError('INVALID_INPUT', 'action must be "insert", "update" or "delete".');
+  if (typeof input.collection !== 'string' || input.collection === '') throw new QueryRunError('INVALID_INPUT', 'Name the collection.');
+  const detail = (v: unknown): string => {
+    // A document a line: the confirmation shows what is written without scrolling.
+    const text = Array.isArray(v) ? `[\n${v.map((d) => `  ${JSON.stringify(d)}`).join(',\n')}\n]` : JSON.stringify(v, null, 2) ?? '';
+    return text.length > 1500 ? `${text.slice(0, 1500)}\n…` : text;
+  };
+  if (action === 'insert') {
+    const docs = input.documents;
+    if (!Array.isArray(docs) || docs.length === 0 || docs.some((d) => typeof d !== 'object' || d === null || Array.isArray(d))) {
+      throw new QueryRunError('INVALID_INPUT', 'documents must be a non-empty array of JSON objects.');
+    }
+    if (docs.length > MAX_TOOL_INSERTS) throw new QueryRunError('INVALID_INPUT', `At most ${MAX_TOOL_INSERTS} documents a call; split the insert.`);
+    const name = input.collection;
+    return {
+      database, collection: name, action, touches: docs.length,
+      summary: `Insert ${docs.length} document${docs.length === 1 ? '' : 's'} into ${name} (${toolName(database)})`,
+      detail: detail(docs),
+      run: async () => {
+        const inserted = await (await database.db.collection(name)).insertMany(docs as Record<string, unknown>[]);
+        return `Inserted ${inserted.length} document${inserted.length === 1 ? '' : 's'} into ${name} in one commit; their _id: ${inserted.map((d) => d._id).join(', ')}.`;
+      },
+    };
+  }
+  const coll = await collectionOf(database, input.collection);
+  const filter = objectOr(input.filter, 'filter', undefined);
+  if (!filter) throw new QueryRunError('INVALID_INPUT', `${action === 'update' ? 'An update' : 'A delete'} needs a filter (use {} for every document).`);
+  const touches = await coll.count(filter);
+  if (action === 'delete') {
+    return {
+      database, collection: coll.name, action, touches,
+      summary: `Delete ${touches} document${touches === 1 ? '' : 's'} of ${coll.name} (${toolName(database)})`,
+      detail: detail({ filter }),
+      run: async () => {
+        const { deletedCount } = await coll.deleteMany(filter);
+        return `Deleted ${deletedCount} document${deletedCount === 1 ? '' : 's'} of ${coll.name} in one commit.`;
+      },
+    };
+  }
+  const update = objectOr(input.update, 'update', undefined);
+  if (!update || Object.keys(update).length === 0) throw new QueryRunError('INVALID_INPUT', 'An update needs "update": operators such as {"$set": {"done": true}}, or fields to merge.');
+  return {
+    database, collection: coll.name, action, touches,
+    summary: `Update ${touches} document${touches === 1 ? '' : 's'} of ${coll.name} (${toolName(database)})`,
+    detail: detail({ filter, update }),
+    run: async () => {
+      const { matchedCount, modifiedCount } = await coll.updateMany(filter, update);
+      return `Updated ${modifiedCount} of ${matchedCount} matching document${matchedCount === 1 ? '' : 's'} of ${coll.name} in one commit.`;
+    },
+  };
+}

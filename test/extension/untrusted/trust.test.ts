@@ -24,6 +24,20 @@ describe('extension: an untrusted workspace', () => {
     assert.equal(api._internals.registry.list().length, 1, 'no other database is open');
   });
 
+  it('refuses the chat agent\'s write tool before asking anything; the read tools still answer', async () => {
+    const api = await extensionApi();
+    const db = await waitFor('the workspace database to open', () => api._internals.registry.list().find((d) => d.setting === '.wisejson'));
+    const database = `${workspaceFolder().name}/.wisejson`;
+    await assert.rejects(
+      async () => vscode.lm.invokeTool('wisejson_write', { input: { database, collection: 'notes', action: 'delete', filter: {} }, toolInvocationToken: undefined }),
+      /refused in an untrusted workspace/,
+    );
+    assert.equal(await (await db.db.collection('notes')).count(), 1, 'nothing deleted');
+    const listed = await vscode.lm.invokeTool('wisejson_listDatabases', { input: {}, toolInvocationToken: undefined });
+    const text = listed.content.map((p) => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('');
+    assert.match(text, /\[read-only: the workspace is not trusted\]: notes \(1\)/);
+  });
+
   it('lists every folder outside the workspace as needing trust, with the reason, in the tree too', async () => {
     const api = await extensionApi();
     const folder = workspaceFolder();
