@@ -194,6 +194,7 @@ describe('extension: the Databases tree', function () {
     const address = fields.find((f) => (f as SchemaFieldNode).field.path === 'address')!;
     assert.deepEqual(await describe(await t.getChildren(address)), ['city: string · 50 %', 'zip: string · 25 %']);
     assert.match(String((await t.getTreeItem(address)).tooltip), /^address: in 3 of 4 sampled documents \(75 %\); object 2, null 1$/);
+    assert.equal((await t.getTreeItem(address)).accessibilityInformation?.label, 'address, object | null · 75 %');
     assert.equal(t.getParent(address), schema);
 
     const changed: unknown[] = [];
@@ -225,6 +226,7 @@ describe('extension: the Databases tree', function () {
     const children = await t.getChildren(small);
     assert.deepEqual(children.slice(-3).map((n) => n.kind), ['conflicts', 'indexes', 'schema'], 'after the documents, before the indexes');
     assert.equal((await t.getTreeItem(node)).label, 'Conflicts (2)');
+    assert.equal((await t.getTreeItem(node)).accessibilityInformation?.label, 'Conflicts (2)', 'a screen reader hears the label, not the tooltip');
     const items = await Promise.all((await t.getChildren(node)).map((n) => t.getTreeItem(n)));
     assert.deepEqual(items.map((i) => i.label), ['b', 'a'], 'newest first');
     assert.match(String(items[1].description), /^field title · /);

@@ -299,6 +299,17 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
   }
 
   async getTreeItem(node: TreeNode): Promise<vscode.TreeItem> {
+    const item = await this.treeItem(node);
+    // VS Code reads a plain-text tooltip as the row's accessible name in place of its label:
+    // a screen reader would hear the explanation and never "Conflicts (2)". Name it by what it shows.
+    if (typeof item.tooltip === 'string' && item.accessibilityInformation === undefined) {
+      const label = typeof item.label === 'string' ? item.label : item.label?.label ?? '';
+      item.accessibilityInformation = { label: typeof item.description === 'string' && item.description !== '' ? `${label}, ${item.description}` : label };
+    }
+    return item;
+  }
+
+  private async treeItem(node: TreeNode): Promise<vscode.TreeItem> {
     if (node instanceof FolderNode) {
       const item = new vscode.TreeItem(node.folder.name, vscode.TreeItemCollapsibleState.Expanded);
       item.id = node.id;
