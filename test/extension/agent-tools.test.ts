@@ -2,13 +2,8 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { OpenDatabase } from '../../src/extension/databases/database-registry';
-import { addDatabase, removeDatabase } from './helpers';
+import { addDatabase, invokeTool, removeDatabase } from './helpers';
 
-/** Invokes a tool as the chat agent would (no chat request: the read tools ask nothing) and returns its text. */
-async function invoke(name: string, input: object): Promise<string> {
-  const result = await vscode.lm.invokeTool(name, { input, toolInvocationToken: undefined });
-  return result.content.map((p) => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('');
-}
 
 describe('extension: the chat agent\'s tools', function () {
   this.timeout(120_000);
@@ -33,13 +28,13 @@ describe('extension: the chat agent\'s tools', function () {
   });
 
   it('lists the open databases with their collections and document counts', async () => {
-    const text = await invoke('wisejson_listDatabases', {});
+    const text = await invokeTool('wisejson_listDatabases', {});
     assert.match(text, new RegExp(`^- ${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: tasks \\(150\\)$`, 'm'));
     assert.match(text, /Pass the name before the colon as "database"/);
   });
 
   it('describes a collection: its count, its indexes and the fields of a sample with their types and shares', async () => {
-    const text = await invoke('wisejson_describeCollection', { database: name, collection: 'tasks' });
+    const text = await invokeTool('wisejson_describeCollection', { database: name, collection: 'tasks' });
     assert.match(text, /collection tasks: 150 documents\./);
     assert.match(text, /Indexes: priority \(standard\); _id is always indexed\./);
     assert.match(text, /Fields of all 150 documents/);
@@ -48,37 +43,37 @@ describe('extension: the chat agent\'s tools', function () {
   });
 
   it('runs a read-only find (capped, saying how many matched and what to skip for more) or a count', async () => {
-    const found = await invoke('wisejson_query', { database: name, collection: 'tasks', filter: { done: true }, sort: { priority: -1 }, projection: { title: 1, priority: 1 } });
+    const found = await invokeTool('wisejson_query', { database: name, collection: 'tasks', filter: { done: true }, sort: { priority: -1 }, projection: { title: 1, priority: 1 } });
     assert.match(found, /filter \{"done":true\}: 50 matching documents, documents 1–20 returned; use skip: 20 for the next ones\./);
     const docs = JSON.parse(found.slice(found.indexOf('\n') + 1)) as { priority: number; title: string; done?: boolean }[];
     assert.equal(docs.length, 20);
     assert.equal(docs[0].priority, 4);
     assert.equal(docs[0].done, undefined, 'the projection applies');
-    const capped = await invoke('wisejson_query', { database: name, collection: 'tasks', limit: 500 });
+    const capped = await invokeTool('wisejson_query', { database: name, collection: 'tasks', limit: 500 });
     assert.match(capped, /150 matching documents, documents 1–100 returned \(the limit asked, 500, is more than the tools return: at most 100\); use skip: 100/);
-    assert.equal(await invoke('wisejson_query', { database: name, collection: 'tasks', filter: { priority: { $gte: 3 } }, count: true }).then((t) => /: 60 matching documents\.$/.test(t)), true);
+    assert.equal(await invokeTool('wisejson_query', { database: name, collection: 'tasks', filter: { priority: { $gte: 3 } }, count: true }).then((t) => /: 60 matching documents\.$/.test(t)), true);
     assert.equal((await (await database.db.collection('tasks')).count()), 150, 'nothing changed');
   });
 
   it('explains a query: an index or a full scan, what was examined, and an index that would help', async () => {
-    const indexed = await invoke('wisejson_explain', { database: name, collection: 'tasks', filter: { priority: 2 } });
+    const indexed = await invokeTool('wisejson_explain', { database: name, collection: 'tasks', filter: { priority: 2 } });
     assert.match(indexed, /Plan: the index on priority \(30 index entries read\); 0 documents tested against the filter, 30 returned/);
-    const scan = await invoke('wisejson_explain', { database: name, collection: 'tasks', filter: { done: false } });
+    const scan = await invokeTool('wisejson_explain', { database: name, collection: 'tasks', filter: { done: false } });
     assert.match(scan, /Plan: a full scan .*150 documents tested against the filter, 100 returned/);
     assert.match(scan, /An index on done could serve this filter/);
   });
 
   it('says what is wrong with a bad input, naming what there is', async () => {
-    await assert.rejects(invoke('wisejson_query', { database: 'nope', collection: 'tasks' }), /No open database is named "nope"; the open ones: .*\.wisejson-agent-tools/);
-    await assert.rejects(invoke('wisejson_describeCollection', { database: name, collection: 'task' }), /has no collection "task"; its collections: tasks/);
-    await assert.rejects(invoke('wisejson_query', { database: name, collection: 'tasks', filter: { done: { $bogus: 1 } } }), /\$bogus/);
+    await assert.rejects(invokeTool('wisejson_query', { database: 'nope', collection: 'tasks' }), /No open database is named "nope"; the open ones: .*\.wisejson-agent-tools/);
+    await assert.rejects(invokeTool('wisejson_describeCollection', { database: name, collection: 'task' }), /has no collection "task"; its collections: tasks/);
+    await assert.rejects(invokeTool('wisejson_query', { database: name, collection: 'tasks', filter: { done: { $bogus: 1 } } }), /\$bogus/);
   });
 
   // The write tool asks the user in a modal dialog outside a chat request, which would block this
   // suite: its confirmation (accept and decline) is in the browser UI check. Input it refuses
   // fails before anything is asked.
   it('the write tool refuses a bad input before asking anything, saying what to fix', async () => {
-    const write = (input: object) => invoke('wisejson_write', { database: name, collection: 'tasks', ...input });
+    const write = (input: object) => invokeTool('wisejson_write', { database: name, collection: 'tasks', ...input });
     await assert.rejects(write({ action: 'drop' }), /action must be "insert", "update" or "delete"/);
     await assert.rejects(write({ action: 'delete' }), /A delete needs a filter \(use \{\} for every document\)/);
     await assert.rejects(write({ action: 'update', filter: { done: true } }), /An update needs "update"/);

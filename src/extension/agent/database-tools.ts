@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { FindOptions } from '../../engine';
 import { CONFLICTS_COLLECTION } from '../../sync/protocol';
 import type { OpenDatabase } from '../databases/database-registry';
-import { runQuery, QueryRunError } from '../queries/query-runner';
+import { existingCollection, runQuery, QueryRunError } from '../queries/query-runner';
 import { sampleFields } from '../schema/field-sample';
 
 /** A query tool returns at most this many documents (the model is told when there are more). */
@@ -50,14 +50,8 @@ export async function listDatabases(databases: readonly OpenDatabase[]): Promise
   return lines.join('\n');
 }
 
-/** The collection a tool input names; refuses a missing one rather than creating it. */
-async function collectionOf(database: OpenDatabase, name: unknown) {
-  const names = await database.db.getCollectionNames();
-  if (typeof name !== 'string' || !names.includes(name)) {
-    throw new QueryRunError('NO_COLLECTION', `${toolName(database)} has no collection ${JSON.stringify(name)}; its collections: ${names.join(', ') || 'none yet'}.`);
-  }
-  return database.db.collection(name);
-}
+/** The collection a tool input names (never created by a read). */
+const collectionOf = (database: OpenDatabase, name: unknown) => existingCollection(database.db, name, toolName(database));
 
 /** A collection's document count, indexes and sampled fields. */
 export async function describeCollection(database: OpenDatabase, collection: unknown): Promise<string> {

@@ -97,15 +97,17 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
   const resolvingHere = new Set<string>();
   const keyOf = (database: OpenDatabase, coll: string, docId: string): string => JSON.stringify([database.id, coll, docId]);
 
+  /** The open conflict diffs: each tab, its input, and the document it is about (its left side's query). */
+  const openDiffs = (): { tab: vscode.Tab; input: vscode.TabInputTextDiff; db: string | null; coll: string | null; doc: string | null }[] =>
+    vscode.window.tabGroups.all.flatMap((g) => g.tabs).flatMap((tab) => {
+      const input = tab.input;
+      if (!(input instanceof vscode.TabInputTextDiff) || input.original.scheme !== CONFLICT_SCHEME) return [];
+      const q = new URLSearchParams(input.original.query);
+      return [{ tab, input, db: q.get('db'), coll: q.get('coll'), doc: q.get('doc') }];
+    });
+
   /** The conflict diff showing `uri` on its right side, if one is open. */
-  function diffOf(uri: vscode.Uri): vscode.TabInputTextDiff | undefined {
-    for (const group of vscode.window.tabGroups.all) {
-      for (const tab of group.tabs) {
-        if (tab.input instanceof vscode.TabInputTextDiff && tab.input.original.scheme === CONFLICT_SCHEME && tab.input.modified.toString() === uri.toString()) return tab.input;
-      }
-    }
-    return undefined;
-  }
+  const diffOf = (uri: vscode.Uri): vscode.TabInputTextDiff | undefined => openDiffs().find((d) => d.input.modified.toString() === uri.toString())?.input;
 
   const sideUri = (set: ConflictSet, side: 'lost' | 'now'): vscode.Uri => vscode.Uri.from({
     scheme: CONFLICT_SCHEME,
@@ -152,11 +154,9 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
   /** Closes the conflict diffs of a resolved document (not one with unsaved edits on its right). */
   const closeDiffs = async (set: ConflictSet): Promise<void> => {
     const dirty = new Set(vscode.workspace.textDocuments.filter((d) => d.isDirty).map((d) => d.uri.toString()));
-    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => {
-      if (!(t.input instanceof vscode.TabInputTextDiff) || t.input.original.scheme !== CONFLICT_SCHEME || dirty.has(t.input.modified.toString())) return false;
-      const q = new URLSearchParams(t.input.original.query);
-      return q.get('db') === set.database.id && q.get('coll') === set.coll && q.get('doc') === set.docId;
-    });
+    const tabs = openDiffs()
+      .filter((d) => d.db === set.database.id && d.coll === set.coll && d.doc === set.docId && !dirty.has(d.input.modified.toString()))
+      .map((d) => d.tab);
     if (tabs.length > 0) await vscode.window.tabGroups.close(tabs, true);
   };
 
@@ -187,13 +187,9 @@ export function registerConflicts(context: vscode.ExtensionContext, commands: Co
   // open record left closes; one that still has some shows them as they are now.
   context.subscriptions.push(registry.onDidChangeData(async (change) => {
     if (change.collection !== CONFLICTS_COLLECTION || change.kind === 'insert') return;
-    for (const tab of vscode.window.tabGroups.all.flatMap((g) => g.tabs)) {
-      const input = tab.input;
-      if (!(input instanceof vscode.TabInputTextDiff) || input.original.scheme !== CONFLICT_SCHEME) continue;
-      const q = new URLSearchParams(input.original.query);
-      if (q.get('db') !== change.database.id) continue;
-      if (resolvingHere.has(keyOf(change.database, q.get('coll') ?? '', q.get('doc') ?? ''))) continue;
-      const set = await setOf(change.database, q.get('coll') ?? '', q.get('doc') ?? '');
+    for (const { input, db, coll, doc } of openDiffs()) {
+      if (db !== change.database.id || coll === null || doc === null || resolvingHere.has(keyOf(change.database, coll, doc))) continue;
+      const set = await setOf(change.database, coll, doc);
       if (set.records.length === 0) {
         await closeDiffs(set);
         vscode.window.setStatusBarMessage(vscode.l10n.t('The conflict on {0} was resolved elsewhere.', set.docId), 5000);

@@ -21,13 +21,13 @@ const DIRECTORY_LIMIT = 1000;
 /** Change events are gathered for this long and fired as one batch. */
 const CHANGE_BATCH_MS = 25;
 
-/** A document inserted by saving a new-document editor. */
 /**
  * What else a document's save writes, in the same transaction: given the saved document, a
  * function adding its writes, or undefined for none (the conflicts a merge resolves use it).
  */
 export type SaveCompanion = (uri: vscode.Uri, database: OpenDatabase, ref: DocumentRef) => Promise<((txn: Transaction) => Promise<void>) | undefined>;
 
+/** A document inserted by saving a new-document editor. */
 export interface InsertedFromEditor {
   readonly uri: vscode.Uri;
   readonly databaseId: string;
@@ -271,10 +271,10 @@ export class DocumentFileSystem implements vscode.FileSystemProvider, vscode.Dis
     }
     try {
       const collection = await database.db.collection(ref.collection);
+      const exists = (await collection.getById(ref.id)) !== null;
+      if (exists && !options.overwrite) throw vscode.FileSystemError.FileExists(uri);
       const companion = await this.saveCompanion?.(uri, database, ref);
       if (companion) {
-        const exists = (await collection.getById(ref.id)) !== null;
-        if (exists && !options.overwrite) throw vscode.FileSystemError.FileExists(uri);
         if (!exists && !options.create) throw vscode.FileSystemError.FileNotFound(notFoundMessage(uri, ref));
         const txn = database.db.beginTransaction();
         const target = txn.collection(ref.collection);
@@ -284,8 +284,7 @@ export class DocumentFileSystem implements vscode.FileSystemProvider, vscode.Dis
         await txn.commit();
         return;
       }
-      if (await collection.getById(ref.id)) {
-        if (!options.overwrite) throw vscode.FileSystemError.FileExists(uri);
+      if (exists) {
         // The editor holds the whole document: saving replaces it (fields deleted in the editor go).
         const result = await collection.replaceOne({ _id: ref.id }, body);
         if (result.matchedCount === 1) return;

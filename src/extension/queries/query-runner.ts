@@ -22,15 +22,21 @@ export class QueryRunError extends WiseJSONError {
   }
 }
 
-/** The collection a query names; refuses a missing one rather than creating it. */
-async function collectionOf(db: WiseJSON, query: FileQuery) {
+/**
+ * The collection `name` of `db`; refuses a missing one rather than creating it, saying which
+ * there are. `owner` names the database in the message, `advice` ends it.
+ */
+export async function existingCollection(db: WiseJSON, name: unknown, owner = 'The database', advice = '') {
   const names = await db.getCollectionNames();
-  if (!names.includes(query.collection)) {
+  if (typeof name !== 'string' || !names.includes(name)) {
     const known = names.filter((n) => !n.startsWith('_'));
-    throw new QueryRunError('NO_COLLECTION', `The database has no collection "${query.collection}"${known.length > 0 ? `; its collections: ${known.join(', ')}` : ' (it has none yet)'}. Fix "collection" in the query.`);
+    throw new QueryRunError('NO_COLLECTION', `${owner} has no collection ${JSON.stringify(name)}${known.length > 0 ? `; its collections: ${known.join(', ')}` : ' (it has none yet)'}.${advice ? ` ${advice}` : ''}`);
   }
-  return db.collection(query.collection);
+  return db.collection(name);
 }
+
+/** The collection a query names. */
+const collectionOf = (db: WiseJSON, query: FileQuery) => existingCollection(db, query.collection, 'The database', 'Fix "collection" in the query.');
 
 /** How many documents an `update` or `delete` would touch now (for the confirmation). */
 export async function countTouched(db: WiseJSON, query: FileQuery): Promise<number> {

@@ -413,7 +413,7 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
     }
     if (node instanceof SchemaFieldNode) {
       const { field, sampled } = node;
-      const nested = field.types.includes('object') && (await this.sampleOf(node.schema)).fields.some((f) => f.path.startsWith(`${field.path}.`));
+      const nested = field.types.includes('object') && childFields((await this.sampleOf(node.schema)).fields, field.path).length > 0;
       const item = new vscode.TreeItem(node.name, nested ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
       item.id = node.id;
       item.iconPath = new vscode.ThemeIcon(field.types.length === 1 ? TYPE_ICONS[field.types[0]] ?? 'symbol-field' : 'symbol-field');

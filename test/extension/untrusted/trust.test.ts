@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { DatabaseNode, FolderNode, MessageNode, TreeNode } from '../../../src/extension/tree/database-tree-nodes';
-import { extensionApi, waitFor, workspaceFolder } from '../helpers';
+import { extensionApi, invokeTool, waitFor, workspaceFolder } from '../helpers';
 
 describe('extension: an untrusted workspace', () => {
   it('is not trusted (the suite runs in Restricted Mode)', () => {
@@ -28,14 +28,9 @@ describe('extension: an untrusted workspace', () => {
     const api = await extensionApi();
     const db = await waitFor('the workspace database to open', () => api._internals.registry.list().find((d) => d.setting === '.wisejson'));
     const database = `${workspaceFolder().name}/.wisejson`;
-    await assert.rejects(
-      async () => vscode.lm.invokeTool('wisejson_write', { input: { database, collection: 'notes', action: 'delete', filter: {} }, toolInvocationToken: undefined }),
-      /refused in an untrusted workspace/,
-    );
+    await assert.rejects(invokeTool('wisejson_write', { database, collection: 'notes', action: 'delete', filter: {} }), /refused in an untrusted workspace/);
     assert.equal(await (await db.db.collection('notes')).count(), 1, 'nothing deleted');
-    const listed = await vscode.lm.invokeTool('wisejson_listDatabases', { input: {}, toolInvocationToken: undefined });
-    const text = listed.content.map((p) => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('');
-    assert.match(text, /\[read-only: the workspace is not trusted\]: notes \(1\)/);
+    assert.match(await invokeTool('wisejson_listDatabases', {}), /\[read-only: the workspace is not trusted\]: notes \(1\)/);
   });
 
   it('lists every folder outside the workspace as needing trust, with the reason, in the tree too', async () => {
