@@ -477,13 +477,23 @@ export async function runUiChecks(ctx) {
     const queryEditor = page.locator('.editor-instance .monaco-editor', { has: page.locator('.view-lines', { hasText: '"collection": "notes",' }) }).first();
     await queryEditor.waitFor({ state: 'visible', timeout: WAIT });
     check('New Query opens an untitled query file for notes', (await page.locator('.tabs-container .tab.active').getAttribute('aria-label')).startsWith('Untitled'), await page.locator('.tabs-container .tab.active').getAttribute('aria-label'));
+    // Type only once the editor has the focus and the cursor in the filter ("find": {|}, line 5).
+    await queryEditor.locator('textarea').waitFor({ state: 'attached', timeout: WAIT });
+    const cursorAt = page.locator('#status\\.editor\\.selection');
+    await cursorAt.filter({ hasText: /Ln 5, Col 14/ }).waitFor({ state: 'visible', timeout: WAIT }).catch(async () => {
+      throw new Error(`the cursor is not in the new query's filter: the status bar says ${JSON.stringify(await cursorAt.innerText().catch(() => '(no position)'))}`);
+    });
     await page.keyboard.type(' "');
     const suggestion = page.locator('.suggest-widget .monaco-list-row', { hasText: /^done/ });
     // The quote opens completion (a trigger character); should the widget not show, Ctrl+Space asks.
     if (!(await suggestion.first().waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false))) {
       ui('completion did not open on the quote: asking with Ctrl+Space');
       await page.keyboard.press('Control+Space');
-      await suggestion.first().waitFor({ state: 'visible', timeout: WAIT });
+      await suggestion.first().waitFor({ state: 'visible', timeout: WAIT }).catch(async () => {
+        const line = (await queryEditor.locator('.view-lines').innerText()).replace(/\u00a0/g, ' ').split('\n').find((l) => l.includes('"find"'));
+        const rows = await page.locator('.suggest-widget .monaco-list-row').allInnerTexts().catch(() => []);
+        throw new Error(`completion offered no "done" for ${JSON.stringify(line)} (cursor: ${await cursorAt.innerText().catch(() => '?')}; the widget: ${JSON.stringify(rows.slice(0, 8))})`);
+      });
     }
     const offered = await page.locator('.suggest-widget .monaco-list-row .label-name').allInnerTexts();
     check('completion offers the fields of notes\' documents', ['title', 'body', 'tags', 'done'].every((f) => offered.includes(f)), offered.slice(0, 8).join(', '));

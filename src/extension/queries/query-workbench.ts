@@ -55,10 +55,10 @@ export function registerQueryWorkbench(context: vscode.ExtensionContext, command
   commands.register('wisejson.newQuery', async (arg?: unknown) => {
     const target = await resolveCollection(registry, arg);
     if (!target) return undefined;
-    const editor = await openQueryText(newQueryText(target.database, target.name));
-    // The cursor inside the filter, ready to type.
-    const at = editor.document.positionAt(editor.document.getText().indexOf('{}') + 1);
-    editor.selection = new vscode.Selection(at, at);
+    // The cursor inside the filter, ready to type: placed as the editor opens, so nothing typed
+    // at once lands before it is there.
+    const text = newQueryText(target.database, target.name);
+    const editor = await openQueryText(text, text.indexOf('{}') + 1);
     return editor.document.uri;
   });
   commands.register('wisejson.showQueryHistory', (pick?: HistoryPick, options?: RunOptions) => workbench.showHistory(pick, options));
@@ -71,8 +71,10 @@ interface HistoryPick {
   action: 'run' | 'open';
 }
 
-async function openQueryText(content: string): Promise<vscode.TextEditor> {
-  return vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: QUERY_LANGUAGE, content }));
+async function openQueryText(content: string, cursor = 0): Promise<vscode.TextEditor> {
+  const doc = await vscode.workspace.openTextDocument({ language: QUERY_LANGUAGE, content });
+  const at = doc.positionAt(cursor);
+  return vscode.window.showTextDocument(doc, { selection: new vscode.Range(at, at) });
 }
 
 export class QueryWorkbench implements vscode.CodeLensProvider, vscode.CompletionItemProvider, vscode.HoverProvider, vscode.Disposable {
