@@ -14,6 +14,7 @@ import { registerDocuments } from './documents/document-editors';
 import { registerConflicts } from './conflicts/conflict-commands';
 import { registerAgentTools } from './agent/agent-tools';
 import { registerQueryWorkbench } from './queries/query-workbench';
+import { FieldSamples } from './schema/field-samples';
 import { connectDevServer, grantDevServerConsent } from './sync/dev-server';
 import { SyncConsent } from './sync/sync-consent';
 import { SyncController } from './sync/sync-controller';
@@ -45,12 +46,14 @@ function compose(context: vscode.ExtensionContext) {
   const sync = new SyncController(registry, keys, log, new SyncConsent(context.workspaceState));
   context.subscriptions.push(keys, sync);
 
-  const tree = new DatabaseTreeProvider(registry);
+  // Field samples, shared by the tree's Schema nodes and query completion.
+  const samples = new FieldSamples(registry);
+  const tree = new DatabaseTreeProvider(registry, samples);
   const view = vscode.window.createTreeView('wisejson.databases', { treeDataProvider: tree, showCollapseAll: true });
   const syncTree = new SyncTreeProvider(registry, sync);
   const syncView = vscode.window.createTreeView('wisejson.sync', { treeDataProvider: syncTree });
   const statusBar = new SyncStatusBar(registry, sync);
-  context.subscriptions.push(tree, view, syncTree, syncView, statusBar);
+  context.subscriptions.push(samples, tree, view, syncTree, syncView, statusBar);
   // The view's badge and the status bar's tooltip: open sync conflict records in every database.
   const showConflicts = async (): Promise<void> => {
     const n = await tree.conflictCount();
@@ -83,7 +86,7 @@ function compose(context: vscode.ExtensionContext) {
   registerDatabaseCommands(commands, registry, tree, view as vscode.TreeView<unknown>);
   registerDocumentCommands(commands, registry, documents);
   registerSyncCommands(commands, registry, sync);
-  const queries = registerQueryWorkbench(context, commands, registry, log);
+  const queries = registerQueryWorkbench(context, commands, registry, samples, log);
   registerConflicts(context, commands, registry, documents);
   registerAgentTools(context, registry);
 

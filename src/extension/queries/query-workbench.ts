@@ -14,7 +14,8 @@ import type { CommandRegistrar } from '../commands/register-command';
 import { FIELD_OPERATORS, LOGICAL_OPERATORS } from '../../engine/query/match';
 import { UPDATE_OPERATORS } from '../../engine/query/update';
 import { FILTER_OPERATOR_DOCS, operatorHoverAt, suggestionAt, UPDATE_OPERATOR_DOCS, type SuggestionPlace } from './query-assist';
-import { sampleFields, type FieldSample } from '../schema/field-sample';
+import type { FieldSample } from '../schema/field-sample';
+import type { FieldSamples } from '../schema/field-samples';
 import { entryAt, parseQueryFile, queryText, type FileQuery, type QueryFile } from './query-file';
 import { QueryHistory, type HistoryEntry } from './query-history';
 import { QueryResults } from './query-results';
@@ -44,10 +45,10 @@ export interface QueryRun {
   results: vscode.Uri | undefined;
 }
 
-export function registerQueryWorkbench(context: vscode.ExtensionContext, commands: CommandRegistrar, registry: DatabaseRegistry, log: vscode.LogOutputChannel): QueryWorkbench {
+export function registerQueryWorkbench(context: vscode.ExtensionContext, commands: CommandRegistrar, registry: DatabaseRegistry, samples: FieldSamples, log: vscode.LogOutputChannel): QueryWorkbench {
   const historySize = () => vscode.workspace.getConfiguration('wisejson').get<number>(HISTORY_SIZE_SETTING, 100);
   const history = new QueryHistory(context.workspaceState, historySize());
-  const workbench = new QueryWorkbench(registry, history, new ResultsGrid(context.extensionUri, log));
+  const workbench = new QueryWorkbench(registry, samples, history, new ResultsGrid(context.extensionUri, log));
   context.subscriptions.push(workbench, vscode.workspace.onDidChangeConfiguration((e) => {
     if (e.affectsConfiguration(`wisejson.${HISTORY_SIZE_SETTING}`)) void history.setCapacity(historySize());
   }));
@@ -83,11 +84,9 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
   private readonly lensesChanged = new vscode.EventEmitter<void>();
   private readonly disposables: vscode.Disposable[];
   private readonly parsed = new WeakMap<vscode.TextDocument, { version: number; file: QueryFile }>();
-  /** Field samples per collection (`<database id>\0<collection>`), dropped when it changes. */
-  private readonly samples = new Map<string, Promise<FieldSample>>();
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
 
-  constructor(private readonly registry: DatabaseRegistry, readonly history: QueryHistory, readonly grid: ResultsGrid) {
+  constructor(private readonly registry: DatabaseRegistry, private readonly samples: FieldSamples, readonly history: QueryHistory, readonly grid: ResultsGrid) {
     const selector: vscode.DocumentSelector = { language: QUERY_LANGUAGE };
     this.disposables = [
       this.results, this.grid, this.diagnostics, this.lensesChanged,
@@ -97,11 +96,7 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
       vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
       vscode.workspace.onDidChangeTextDocument((e) => this.check(e.document)),
       vscode.workspace.onDidCloseTextDocument((d) => this.diagnostics.delete(d.uri)),
-      registry.onDidChangeDatabases(() => {
-        this.samples.clear();
-        this.lensesChanged.fire();
-      }),
-      registry.onDidChangeData((e) => this.samples.delete(`${e.database.id}\0${e.collection}`)),
+      registry.onDidChangeDatabases(() => this.lensesChanged.fire()),
     ];
     for (const d of vscode.workspace.textDocuments) this.check(d);
   }
@@ -175,14 +170,7 @@ export class QueryWorkbench implements vscode.CodeLensProvider, vscode.Completio
   private async fieldsOf(uri: vscode.Uri, db: string | undefined, collection: string | undefined): Promise<FieldSample | undefined> {
     const database = db === undefined ? undefined : this.tryDatabaseOf(uri, db);
     if (!database || collection === undefined || !(await database.db.getCollectionNames()).includes(collection)) return undefined;
-    const key = `${database.id}\0${collection}`;
-    let sample = this.samples.get(key);
-    if (!sample) {
-      sample = database.db.collection(collection).then((c) => sampleFields(c));
-      this.samples.set(key, sample);
-      sample.catch(() => this.samples.delete(key));
-    }
-    return sample;
+    return this.samples.of(database, collection);
   }
 
   private tryDatabaseOf(uri: vscode.Uri, db: string): OpenDatabase | undefined {

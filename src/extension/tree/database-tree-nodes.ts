@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { Doc } from '../../engine';
 import type { OpenDatabase } from '../databases/database-registry';
-import type { FieldSample, SampledField } from '../schema/field-sample';
+import type { SampledField } from '../schema/field-sample';
 
 export type TreeNode = FolderNode | DatabaseNode | CollectionNode | DocumentNode | LoadMoreNode | ConflictsNode | ConflictNode | IndexesNode | IndexNode | SchemaNode | SchemaFieldNode | MessageNode;
 
@@ -114,8 +114,6 @@ export class IndexNode {
 /** The fields of a sample of a collection's documents (last under a collection, after its indexes). */
 export class SchemaNode {
   readonly kind = 'schema';
-  /** The sample, taken when first shown and again after the collection changed. */
-  sample: Promise<FieldSample> | undefined;
   constructor(readonly parent: CollectionNode) {}
   get id(): string {
     return `schema:${this.parent.id}`;

@@ -4,9 +4,12 @@
  */
 import * as vscode from 'vscode';
 import { CONFLICTS_COLLECTION } from '../../sync/protocol';
+import type { Doc } from '../../engine';
 import type { DataChange, DatabaseRegistry, OpenDatabase } from '../databases/database-registry';
 import { CollectionFilter, CollectionNode, ConflictNode, ConflictsNode, DatabaseNode, DocumentNode, documentSummary, documentTitle, FolderNode, IndexesNode, IndexNode, LoadMoreNode, MessageNode, SchemaFieldNode, SchemaNode, TreeNode } from './database-tree-nodes';
-import { childFields, SAMPLE_SIZE, sampleFields, type FieldSample } from '../schema/field-sample';
+import { childFields, SAMPLE_SIZE, type FieldSample } from '../schema/field-sample';
+import type { FieldSamples } from '../schema/field-samples';
+import { newestFirst, type ConflictRecordLike } from '../conflicts/conflict-values';
 
 /** Changes arriving within this many ms are refreshed together. */
 const REFRESH_DEBOUNCE_MS = 150;
@@ -26,10 +29,16 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
   private pendingNodes = new Set<TreeNode>();
   private pendingTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly registry: DatabaseRegistry) {
+  constructor(private readonly registry: DatabaseRegistry, private readonly samples: FieldSamples) {
     this.disposables.push(
       this.changed,
       this.conflictsChanged,
+      // A shown Schema node whose sample was dropped (its collection changed) samples again.
+      samples.onDidDrop(({ database, collection }) => {
+        const coll = this.collections.get(collectionKey(database, collection));
+        const schema = coll && this.schemaNodes.get(coll);
+        if (schema) this.schedule(schema);
+      }),
       registry.onDidChangeDatabases(() => {
         this.refresh();
         this.conflictsChanged.fire();
@@ -72,12 +81,6 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
     if (!coll) {
       this.schedule(dbNode); // a collection the tree has not shown yet
       return;
-    }
-    const schema = this.schemaNodes.get(coll);
-    if (schema?.sample) {
-      // Sampled again when next shown.
-      schema.sample = undefined;
-      this.schedule(schema);
     }
     if (change.kind === 'update' && change.id !== undefined) {
       const doc = coll.documents.find((d) => d.documentId === change.id);
@@ -188,8 +191,9 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
 
   /** The collection's conflict records, newest first. */
   private async conflictChildren(node: ConflictsNode): Promise<TreeNode[]> {
-    const records = await (await node.database.db.collection(CONFLICTS_COLLECTION)).find({ coll: node.parent.name }, null, { sort: { serverTime: -1 } });
-    return records.map((r) => new ConflictNode(node, r));
+    const records = await (await node.database.db.collection(CONFLICTS_COLLECTION)).find({ coll: node.parent.name });
+    // In the order the conflict diff shows them (by the server's time, then the version).
+    return newestFirst(records as (Doc & ConflictRecordLike)[]).map((r) => new ConflictNode(node, r));
   }
 
   /** Open conflict records in every open database (the view's badge). */
@@ -213,10 +217,9 @@ export class DatabaseTreeProvider implements vscode.TreeDataProvider<TreeNode>, 
     return n;
   }
 
-  /** The sample a Schema node shows (taken now if the collection changed since the last). */
+  /** The sample a Schema node shows (taken again after the collection changed). */
   private sampleOf(node: SchemaNode): Promise<FieldSample> {
-    node.sample ??= node.database.db.collection(node.parent.name).then((c) => sampleFields(c));
-    return node.sample;
+    return this.samples.of(node.database, node.parent.name);
   }
 
   private async schemaChildren(node: SchemaNode | SchemaFieldNode): Promise<TreeNode[]> {

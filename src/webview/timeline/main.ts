@@ -51,7 +51,6 @@ function post(message: WebviewToHostMessage): void {
   vscode.postMessage(message);
 }
 
-
 function buildView(s: TimelineStrings): View {
   const app = document.getElementById('app') ?? document.body;
   app.replaceChildren();
